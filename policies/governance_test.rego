@@ -40,6 +40,13 @@ researcher(keys) := {
 	]),
 }
 
+# on_cluster moves a request to another cluster: the gate derives the
+# resource and the key ehpc:ClusterId from the same clusterId.
+on_cluster(x, id) := json.patch(x, [
+	{"op": "replace", "path": "/resource", "value": sprintf("acs:ehpc:cn-hangzhou:123456:cluster/%s", [id])},
+	{"op": "replace", "path": "/keys/ehpc:ClusterId", "value": id},
+])
+
 decide(x) := d if {
 	d := ram.decision with input as x
 }
@@ -58,7 +65,7 @@ test_researcher_limits if {
 	not decide(researcher({"hpcgate:CommandLine": ["scontrol update job 7"], "hpcgate:Program": ["scontrol"]})).allow
 	not decide(researcher({"ehpc:Timeout": 601})).allow
 	not decide(researcher({"acs:SourceIp": "203.0.113.9"})).allow
-	not decide(object.union(researcher({}), {"resource": "acs:ehpc:cn-hangzhou:123456:cluster/prod-1"})).allow
+	not decide(on_cluster(researcher({}), "prod-1")).allow
 
 	# A pipe into a filter that reads a file would read it as the node's
 	# user: only filters that read their standard input are allowed.
@@ -153,7 +160,7 @@ test_pipeline_runs_only_its_ingest_script if {
 	decide(pipeline).allow
 	not decide(json.patch(pipeline, [{"op": "replace", "path": "/keys/hpcgate:Program", "value": ["/opt/pipelines/ingest.sh", "rm"]}])).allow
 	not decide(json.patch(pipeline, [{"op": "replace", "path": "/keys/hpcgate:Trigger", "value": "http"}])).allow
-	not decide(json.patch(pipeline, [{"op": "replace", "path": "/resource", "value": "acs:ehpc:cn-hangzhou:123456:cluster/ehpc-hz-abd"}])).allow
+	not decide(on_cluster(pipeline, "ehpc-hz-abd")).allow
 	not decide(json.patch(pipeline, [{"op": "replace", "path": "/principal/id", "value": "oss:other"}])).allow
 }
 

@@ -3,60 +3,42 @@
 # description: |
 #   Evaluates governance data in Alibaba Cloud RAM grammar for one request.
 #   The loader validates the governance JSON and compiles it into the
-#   package hpcgate.gov: hits.<user|service>[<id>][<action>] and
-#   groups[<group>][<action>], the sets of the names of the statements
-#   attached to a principal whose Resource and Condition match, with bodies
-#   that test pre-parsed values inline or call the condition functions
-#   below; deny.<name> and allow.<name>, the reason each statement reports;
-#   actions, every action some statement names exactly (key and value).
-#   Deciding is then a few lookups and the statements attached to the
-#   principal, whatever the size of the policy set.
+#   package hpcgate.gov: deny[<action>][<type>] and allow[<action>][<type>],
+#   the reasons of the matching statements attached to principals of type
+#   user or service, one rule per statement, attachment and action. A rule's
+#   body tests the principal (its id, one of a user's groups, or nothing
+#   for "*"), the Resource and the Condition, inline and in forms OPA's rule
+#   index decides where it can, so that the statements of other principals,
+#   and most that cannot match the request, are never evaluated; the rest
+#   call the condition functions below. Action and NotAction are matched
+#   (ignoring case) against the gate's two actions when the set loads;
+#   input.action is one of them, spelled as the gate spells it.
 #
 #   Input: principal {type, id, groups}, action, resource and keys (every
 #   condition key of the request; multi-valued keys are lists of strings).
-#   Output: decision {allow, reasons, invalid}.
+#   Output: decision {allow, reasons}. A reason marked "invalid" (an
+#   extension's deny that is not a string) makes the gate fail closed.
 package hpcgate.ram
 
-# Action matching ignores case.
-action := lower(input.action)
+# The reasons of the matching statements attached to the principal, to
+# every principal of its type ("*") and, for a user, to its groups; and
+# of extension rules.
+denies contains r if some r in data.hpcgate.gov.deny[input.action][input.principal.type]
 
-# The action key of the lookups: an action some statement names (or the
-# gate asks for) is its own key, and the statements with wildcards or
-# NotAction that match it are filed under it at load time; any other action
-# can only match those statements, filed under "~", which test it
-# themselves.
-action_key := object.get(data.hpcgate.gov.actions, action, "~")
+denies contains r if some r in data.hpcgate.extensions.denies
 
-# Matching statements attached to the principal, to every principal of its
-# type ("*") and, for a user, to its groups. Only users and services have
-# attachments (hits.user, hits.service): any other type matches nothing.
-# Names start with "d" for Deny and "a" for Allow and sort in policy order.
-matched contains s if some s in data.hpcgate.gov.hits[input.principal.type][input.principal.id][action_key]
-
-matched contains s if some s in data.hpcgate.gov.hits[input.principal.type]["*"][action_key]
-
-matched contains s if {
-	input.principal.type == "user"
-	some g in input.principal.groups
-	some s in data.hpcgate.gov.groups[g][action_key]
-}
-
-denies := [r | some s in matched; r := data.hpcgate.gov.deny[s]]
-
-allows := [r | some s in matched; r := data.hpcgate.gov.allow[s]]
+allows contains r if some r in data.hpcgate.gov.allow[input.action][input.principal.type]
 
 # Explicit deny (statements or extension rules) wins, then any allow, else
-# the implicit deny. Extension reasons come sorted.
-decision := {"allow": false, "reasons": reasons, "invalid": data.hpcgate.extensions.invalid} if {
-	reasons := array.concat(denies, data.hpcgate.extensions.reasons)
+# the implicit deny; allows are looked at only when nothing denies.
+# Reasons come sorted.
+decision := {"allow": false, "reasons": reasons} if {
+	reasons := [r | some r in denies]
 	reasons != []
-} else := {"allow": true, "reasons": allows, "invalid": data.hpcgate.extensions.invalid} if {
-	allows != []
-} else := {
-	"allow": false,
-	"reasons": [{"effect": "Deny", "detail": "no statement allows"}],
-	"invalid": data.hpcgate.extensions.invalid,
-}
+} else := {"allow": true, "reasons": reasons} if {
+	reasons := [r | some r in allows]
+	reasons != []
+} else := {"allow": false, "reasons": [{"effect": "Deny", "detail": "no statement allows"}]}
 
 # Condition functions: the positive test of an operator family on one key.
 # The loader writes the positive single-key and ForAllValues forms inline

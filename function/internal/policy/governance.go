@@ -38,11 +38,14 @@ type statement struct {
 	detail                 string
 }
 
-// condition is one (operator, key) test, compiled to a Rego expression
-// that calls the RAM library.
+// condition is one (operator, key) test, compiled to Rego expressions.
+// alts, when set, replace expr by alternatives of which one must hold,
+// each a test OPA's rule index can decide (a statement is then one rule
+// per alternative).
 type condition struct {
 	key  string
 	expr string
+	alts []string
 }
 
 type opSpec struct {
@@ -387,7 +390,13 @@ func parseConditions(raw json.RawMessage) ([]condition, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", opName, key, err)
 			}
-			out = append(out, condition{key: key, expr: expr})
+			c := condition{key: key, expr: expr}
+			if qual == "any" && spec.f == "str" && !spec.neg && len(vals) <= maxIndexedValues {
+				for _, v := range slices.Compact(slices.Sorted(slices.Values(vals))) {
+					c.alts = append(c.alts, fmt.Sprintf("%s in input.keys[%s]", lit(v), lit(key)))
+				}
+			}
+			out = append(out, c)
 		}
 	}
 	return out, nil
@@ -471,7 +480,8 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 			// key would fail the statement instead of matching.
 			call = fmt.Sprintf("data.hpcgate.ram.%s(%s, %s)", fn, k, arg)
 		case qual == "all" && !spec.neg:
-			call = fmt.Sprintf("every v in %s { %s }", v, fmt.Sprintf(test, "v"))
+			// No value fails the test; cheaper in OPA than "every".
+			call = fmt.Sprintf("[v | some v in %s; not %s] == []", v, fmt.Sprintf(test, "v"))
 		case qual == "any" && !spec.neg, qual == "all" && spec.neg:
 			call = fmt.Sprintf("data.hpcgate.ram.any_%s(%s, %s)", fn, k, arg)
 		default:
@@ -479,6 +489,12 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 		}
 		if spec.neg {
 			call = "not " + call
+		}
+		if qual == "any" {
+			// Every ForAnyValue test, negated or not, needs a value: this
+			// guard says so in a form OPA's rule index decides, so the
+			// statement costs nothing on a request without one.
+			call = nonEmpty(k) + "\n\t" + call
 		}
 		return call, nil
 	case "num", "date":
@@ -560,6 +576,16 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 	}
 	return "", fmt.Errorf("unsupported operator family %s", spec.f)
 }
+
+// maxIndexedValues bounds the values of a ForAnyValue:StringEquals
+// condition written as one indexed rule per value.
+const maxIndexedValues = 16
+
+// nonEmpty is a test that the multi-valued key k (a Rego string literal)
+// has a value. It reads the first element, a reference OPA's rule index
+// resolves: a statement guarded by it is skipped without evaluation when
+// the list is empty. Every element of a multi-valued key is a string.
+func nonEmpty(k string) string { return fmt.Sprintf("startswith(input.keys[%s][0], \"\")", k) }
 
 // likeGlob is the glob.match pattern (no delimiters) matching any of the
 // patterns, where * is any run of characters and ? one character; glob

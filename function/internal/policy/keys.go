@@ -70,7 +70,7 @@ func buildInput(q Query, now time.Time, full bool) ast.Value {
 	resource := Resource(q.Region, q.Account, r.ClusterID)
 
 	principal := ast.NewObject(
-		item("type", ast.StringTerm(q.Principal.Type)),
+		item("type", sterm(q.Principal.Type)),
 		item("id", ast.StringTerm(q.Principal.ID)),
 		item("groups", stringArray(q.Principal.Groups)),
 	)
@@ -89,14 +89,17 @@ func buildInput(q Query, now time.Time, full bool) ast.Value {
 		keys.Insert(kv[0], kv[1])
 	}
 	if q.Principal.Type != "" {
-		keys.Insert(sterm("hpcgate:PrincipalType"), ast.StringTerm(q.Principal.Type))
+		keys.Insert(sterm("hpcgate:PrincipalType"), sterm(q.Principal.Type))
 	}
 	if q.Trigger != "" {
-		keys.Insert(sterm("hpcgate:Trigger"), ast.StringTerm(q.Trigger))
+		keys.Insert(sterm("hpcgate:Trigger"), sterm(q.Trigger))
 	}
+	// The context object is for extension rules only.
 	ctx := ast.NewObject()
 	if q.Context.SourceIP != "" {
-		ctx.Insert(sterm("sourceIp"), ast.StringTerm(q.Context.SourceIP))
+		if full {
+			ctx.Insert(sterm("sourceIp"), ast.StringTerm(q.Context.SourceIP))
+		}
 		// An address that does not parse is an absent key: positive IP
 		// operators then fail and NotIpAddress matches.
 		if a, err := netip.ParseAddr(q.Context.SourceIP); err == nil {
@@ -104,14 +107,18 @@ func buildInput(q Query, now time.Time, full bool) ast.Value {
 		}
 	}
 	if st := q.Context.SecureTransport; st != nil {
-		ctx.Insert(sterm("secureTransport"), ast.InternedTerm(*st))
+		if full {
+			ctx.Insert(sterm("secureTransport"), ast.InternedTerm(*st))
+		}
 		keys.Insert(sterm("acs:SecureTransport"), ast.InternedTerm(*st))
 	}
 	if q.Context.CurrentTime != nil {
 		now = *q.Context.CurrentTime
 	}
 	t := ast.StringTerm(now.UTC().Format(time.RFC3339Nano))
-	ctx.Insert(sterm("currentTime"), t)
+	if full {
+		ctx.Insert(sterm("currentTime"), t)
+	}
 	keys.Insert(sterm("acs:CurrentTime"), t)
 	if q.Principal.MFA != nil {
 		keys.Insert(sterm("acs:MFAPresent"), ast.InternedTerm(*q.Principal.MFA))
@@ -119,7 +126,7 @@ func buildInput(q Query, now time.Time, full bool) ast.Value {
 
 	in := ast.NewObject(
 		item("principal", ast.NewTerm(principal)),
-		item("action", ast.StringTerm(q.Action)),
+		item("action", sterm(q.Action)),
 		item("resource", ast.StringTerm(resource)),
 	)
 	if full {
@@ -177,7 +184,9 @@ var staticTerms = func() map[string]*ast.Term {
 	m := map[string]*ast.Term{}
 	for _, s := range []string{"type", "id", "groups", "mfa", "clusterId", "command", "workingDir", "timeout", "instanceIds",
 		"sourceIp", "secureTransport", "currentTime", "principal", "action", "resource", "request", "context", "trigger",
-		"region", "account", "keys", "simple", "features", "argv", "assignments", "redirects", "op", "target"} {
+		"region", "account", "keys", "simple", "features", "argv", "assignments", "redirects", "op", "target",
+		hpcgate.ActionInvoke, hpcgate.ActionListResults, hpcgate.PrincipalUser, hpcgate.PrincipalService,
+		hpcgate.TriggerHTTP, hpcgate.TriggerOSS, hpcgate.TriggerEventBridge, hpcgate.TriggerTimer, hpcgate.TriggerInvoke} {
 		m[s] = ast.StringTerm(s)
 	}
 	for k := range conditionKeys {
@@ -194,7 +203,13 @@ func sterm(s string) *ast.Term {
 	return ast.StringTerm(s)
 }
 
+// emptyArray is shared by every empty list of the input.
+var emptyArray = ast.ArrayTerm()
+
 func stringArray(ss []string) *ast.Term {
+	if len(ss) == 0 {
+		return emptyArray
+	}
 	ts := make([]*ast.Term, len(ss))
 	for i, s := range ss {
 		ts[i] = ast.StringTerm(s)

@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"encoding/json"
+	"fmt"
+	"slices"
 	"testing"
 	"testing/fstest"
 
@@ -18,13 +21,32 @@ func TestNotStarMatchesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, action := range []string{hpcgate.ActionInvoke, hpcgate.ActionListResults, "ehpc:Other"} {
+			for _, action := range []string{hpcgate.ActionInvoke, hpcgate.ActionListResults} {
 				q := query(hpcgate.Principal{Type: "user", ID: "alice"})
 				q.Action = action
 				d, err := NewEngine(s).Decide(t.Context(), q)
 				if err != nil || d.Allow {
 					t.Errorf("%s: decision %+v, %v: want a deny", action, d, err)
 				}
+			}
+		})
+	}
+}
+
+// TestOnlyGateActions: a decision is only for the gate's two actions, as
+// the gate spells them; anything else is an error, never a decision.
+func TestOnlyGateActions(t *testing.T) {
+	s, err := Compile(t.Context(), fstest.MapFS{"g.json": {Data: []byte(doc(`{"Effect": "Allow", "Action": "*", "Resource": "*"}`))}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, action := range []string{"ehpc:Other", "EHPC:InvokeShellCommand", ""} {
+		t.Run(action, func(t *testing.T) {
+			q := query(hpcgate.Principal{Type: "user", ID: "alice"})
+			q.Action = action
+			d, err := NewEngine(s).Decide(t.Context(), q)
+			if hpcgate.AsError(err).Code != hpcgate.CodeInvalidRequest || d.Allow {
+				t.Errorf("decision %+v, %v: want an InvalidRequest error", d, err)
 			}
 		})
 	}
@@ -47,6 +69,100 @@ func TestWildcardMatch(t *testing.T) {
 	for _, tc := range tests {
 		if got := wildcardMatch(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
+		}
+	}
+}
+
+// TestResourceForms checks the resource tests written for OPA's rule
+// index (cluster id ==, in, startswith, any_prefix_match, and the indexed
+// pre-test of other patterns) against the plain wildcard match of the
+// resource ARN, in Allow and NotResource form.
+func TestResourceForms(t *testing.T) {
+	lists := [][]string{
+		{"acs:ehpc:*:*:cluster/ehpc-hz-abc"},
+		{"acs:ehpc:*:*:cluster/ehpc-hz-abc", "acs:ehpc:*:*:cluster/prod-1"},
+		{"acs:ehpc:*:*:cluster/ehpc-hz-*"},
+		{"acs:ehpc:*:*:cluster/ehpc-hz-*", "acs:ehpc:*:*:cluster/prod-**"},
+		{"acs:ehpc:*:*:cluster/ehpc-hz-abc", "acs:ehpc:*:*:cluster/prod-*"},
+		{"acs:ehpc:*:*:cluster/*"},
+		{"acs:ehpc:*:*:cluster/ehpc-?z-*"},
+		{"acs:ehpc:*:*:cluster/ehpc-*-abc"},
+		{"acs:ehpc:cn-hangzhou:123456:cluster/ehpc-hz-*"},
+		{"acs:ehpc:cn-shanghai:*:cluster/ehpc-hz-*"},
+		{"acs:ehpc:*:*:cluster/ehpc-hz-*", "acs:ehpc:cn-hangzhou:*:cluster/x*"},
+		{"acs:ehpc:*:*:clu*"},
+		{"acs:ehpc:*:*:*"},
+		{"acs:*:*:*:cluster/ehpc-hz-abc"},
+		{"acs:ehpc:*:*:cluster/ehpc-hz-abc:x"},
+		{"acs:ecs:*:*:cluster/ehpc-hz-abc"},
+		{"acs:ehpc:*:*:cluster/"},
+	}
+	clusters := []string{"ehpc-hz-abc", "ehpc-hz-", "ehpc-sz-abc", "prod-1", "prod-", "x", "ehpc-hz-abcd", "EHPC-hz-abc"}
+	for _, list := range lists {
+		for _, not := range []bool{false, true} {
+			field := "Resource"
+			if not {
+				field = "NotResource"
+			}
+			res, _ := json.Marshal(list)
+			src := doc(fmt.Sprintf(`{"Effect": "Allow", "Action": "ehpc:*", %q: %s}`, field, res))
+			s, err := Compile(t.Context(), fstest.MapFS{"g.json": {Data: []byte(src)}}, "test")
+			if err != nil {
+				t.Fatalf("%s %v: %v", field, list, err)
+			}
+			for _, c := range clusters {
+				q := query(hpcgate.Principal{Type: "user", ID: "alice"})
+				q.Request.ClusterID = c
+				arn := Resource(q.Region, q.Account, c)
+				want := slices.ContainsFunc(list, func(p string) bool { return wildcardMatch(p, arn) }) != not
+				d, err := NewEngine(s).Decide(t.Context(), q)
+				if err != nil || d.Allow != want {
+					t.Errorf("%s %v, cluster %s: allow %v, %v; want %v", field, list, c, d.Allow, err, want)
+				}
+			}
+		}
+	}
+}
+
+// TestForAnyValueForms checks ForAnyValue tests, written with an indexed
+// guard or as one rule per value, on empty and non-empty keys, in Deny
+// statements (where a wrong index would let a request through).
+func TestForAnyValueForms(t *testing.T) {
+	tests := []struct {
+		cond     string
+		programs []string
+		deny     bool
+	}{
+		{`"ForAnyValue:StringEquals": {"hpcgate:Program": ["rm", "dd"]}`, []string{"ls", "dd"}, true},
+		{`"ForAnyValue:StringEquals": {"hpcgate:Program": ["rm", "dd"]}`, []string{"ls"}, false},
+		{`"ForAnyValue:StringEquals": {"hpcgate:Program": ["rm", "dd"]}`, []string{}, false},
+		{`"ForAnyValue:StringNotEquals": {"hpcgate:Program": ["ls"]}`, []string{"ls", "rm"}, true},
+		{`"ForAnyValue:StringNotEquals": {"hpcgate:Program": ["ls"]}`, []string{"ls"}, false},
+		{`"ForAnyValue:StringNotEquals": {"hpcgate:Program": ["ls"]}`, []string{}, false},
+		{`"ForAnyValue:StringLike": {"hpcgate:Program": ["*sh"]}`, []string{"ls", "bash"}, true},
+		{`"ForAnyValue:StringLike": {"hpcgate:Program": ["*sh"]}`, []string{}, false},
+		{`"ForAnyValue:StringEqualsIgnoreCase": {"hpcgate:Program": ["RM"]}`, []string{"rm"}, true},
+		{`"ForAllValues:StringEquals": {"hpcgate:Program": ["ls"]}`, []string{}, true},
+		{`"ForAllValues:StringEquals": {"hpcgate:Program": ["ls"]}`, []string{"ls", "rm"}, false},
+		{`"ForAllValues:StringNotEquals": {"hpcgate:Program": ["rm"]}`, []string{"ls"}, true},
+		{`"ForAllValues:StringNotEquals": {"hpcgate:Program": ["rm"]}`, []string{"ls", "rm"}, false},
+		{`"ForAnyValue:StringEquals": {"hpcgate:Program": ["rm"]}, "NumericLessThan": {"ehpc:Timeout": 100}`, []string{"rm"}, true},
+		{`"ForAnyValue:StringEquals": {"hpcgate:Program": ["rm"]}, "NumericLessThan": {"ehpc:Timeout": 10}`, []string{"rm"}, false},
+	}
+	for _, tc := range tests {
+		src := fmt.Sprintf(`{"policies": {"P": {"Version": "1", "Statement": [
+			{"Sid": "All", "Effect": "Allow", "Action": "ehpc:*", "Resource": "*"},
+			{"Sid": "D", "Effect": "Deny", "Action": "ehpc:*", "Resource": "*", "Condition": {%s}}]}},
+			"attachments": {"group": {"staff": ["P"]}}}`, tc.cond)
+		s, err := Compile(t.Context(), fstest.MapFS{"g.json": {Data: []byte(src)}}, "test")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.cond, err)
+		}
+		q := query(hpcgate.Principal{Type: "user", ID: "bob", Groups: []string{"x", "staff"}})
+		q.Analysis = &hpcgate.Analysis{Programs: tc.programs}
+		d, err := NewEngine(s).Decide(t.Context(), q)
+		if err != nil || d.Allow == tc.deny {
+			t.Errorf("%s, programs %q: decision %+v, %v; want deny %v", tc.cond, tc.programs, d, err, tc.deny)
 		}
 	}
 }

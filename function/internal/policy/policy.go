@@ -159,9 +159,10 @@ func parseExtension(name string, src []byte) (*ast.Module, error) {
 	return m, nil
 }
 
-// extensionModule collects the deny reasons of every extension package,
-// sorted; an element that is not a string makes the decision invalid (fail
-// closed). Without extensions both are constants.
+// extensionModule collects the deny reasons of every extension package.
+// An element that is not a string gives a reason marked "invalid", which
+// turns the decision into an error (fail closed). Without extensions the
+// package is empty.
 func extensionModule(modules []*ast.Module) *ast.Module {
 	pkgs := map[string]bool{}
 	for _, m := range modules {
@@ -173,15 +174,10 @@ func extensionModule(modules []*ast.Module) *ast.Module {
 	}
 	var b strings.Builder
 	b.WriteString("package hpcgate.extensions\n\n")
-	if len(pkgs) == 0 {
-		b.WriteString("reasons := []\n\ninvalid := set()\n")
-	} else {
-		b.WriteString("reasons := sort(denies)\n\n")
-	}
 	for _, p := range sortedKeys(pkgs) {
 		name := strings.TrimPrefix(p, "data.")
 		fmt.Fprintf(&b, "denies contains {\"effect\": \"Deny\", \"policy\": %q, \"detail\": r} if {\n\tsome r in %s.deny\n\tis_string(r)\n}\n\n", name, p)
-		fmt.Fprintf(&b, "invalid contains %q if {\n\tsome r in %s.deny\n\tnot is_string(r)\n}\n\n", name, p)
+		fmt.Fprintf(&b, "denies contains {\"effect\": \"Deny\", \"policy\": %q, \"detail\": \"deny holds a value that is not a string\", \"invalid\": true} if {\n\tsome r in %s.deny\n\tnot is_string(r)\n}\n\n", name, p)
 	}
 	return ast.MustParseModuleWithOpts(b.String(), ast.ParserOptions{RegoVersion: ast.RegoV1})
 }
@@ -232,112 +228,101 @@ type compiled struct {
 	globs   int // glob.match calls in the generated module
 }
 
-// gateActions are the actions the gate asks about; like every action a
-// statement names exactly, each is a lookup key of its own.
+// gateActions are the actions the gate asks about, in their spelling: the
+// only actions a decision is for. Statements' Action and NotAction are
+// matched against them (ignoring case) when the policy set loads.
 var gateActions = []string{hpcgate.ActionInvoke, hpcgate.ActionListResults}
 
 // build compiles governance data into Rego, the package hpcgate.gov the
-// RAM library reads: hits.<type>[<id>][<action>] and
-// groups[<group>][<action>] hold the names of the matching statements
-// attached to a principal (a statement's body tests its Resource and
-// Condition, and its Action only under the key "~"); deny.<name> and
-// allow.<name> the reason each statement reports; actions maps the
-// lowercased actions that are keys of their own to themselves. A statement with wildcards or
-// NotAction is filed under every such action it matches, and under "~"
-// for any other action.
+// RAM library reads: deny[<action>][<type>] and allow[<action>][<type>]
+// hold the reasons of the matching statements attached to principals of
+// type user or service. There is one rule per statement, attachment and
+// gate action the statement's Action matches; its body tests the
+// principal (its id, a group of a user, or nothing for "*"), the
+// Resource and the Condition.
 func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	lib, err := fs.ReadFile(policies.Library, policies.LibraryFile)
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]bool{}
-	for _, a := range gateActions {
-		known[strings.ToLower(a)] = true
-	}
-	for _, pname := range g.order {
-		for _, st := range g.policies[pname].statements {
-			if !st.notAction {
-				for _, a := range st.actions {
-					if !hasWildcard(a) {
-						known[a] = true
-					}
-				}
-			}
-		}
-	}
-	actions := sortedKeys(known)
-
 	var src strings.Builder
 	src.WriteString("package hpcgate.gov\n\n")
-	self := make(map[string]string, len(actions))
-	for _, a := range actions {
-		self[a] = a
-	}
-	fmt.Fprintf(&src, "actions := %s\n\n", lit(self))
 	type compiledStatement struct {
-		name string
-		keys []string // action keys
-		body string   // tests Resource and Condition
-		act  string   // tests the action, for the key "~"
+		effect  string   // "deny" or "allow"
+		reason  string   // the reason object, a Rego literal
+		actions []string // the gate actions it applies to
+		bodies  []string // alternatives, each testing Resource and Condition
 	}
 	byPolicy := map[string][]compiledStatement{}
-	n := 0
 	for _, pname := range g.order {
 		for _, st := range g.policies[pname].statements {
-			cs := compiledStatement{name: fmt.Sprintf("%s%06d", strings.ToLower(st.effect[:1]), n)} // sorts in policy order
-			n++
+			cs := compiledStatement{effect: strings.ToLower(st.effect)}
 			if st.effect == "Deny" {
-				fmt.Fprintf(&src, "deny.%s := %s\n\n", cs.name, lit(map[string]any{"effect": st.effect, "policy": pname, "sid": st.sid, "detail": st.detail}))
+				cs.reason = lit(map[string]any{"effect": st.effect, "policy": pname, "sid": st.sid, "detail": st.detail})
 			} else {
-				fmt.Fprintf(&src, "allow.%s := %s\n\n", cs.name, lit(map[string]any{"effect": st.effect, "policy": pname, "sid": st.sid}))
+				cs.reason = lit(map[string]any{"effect": st.effect, "policy": pname, "sid": st.sid})
 			}
-			if !st.notAction && !slices.ContainsFunc(st.actions, hasWildcard) {
-				cs.keys = slices.Compact(slices.Sorted(slices.Values(st.actions)))
-			} else {
-				for _, a := range actions {
-					if slices.ContainsFunc(st.actions, func(p string) bool { return wildcardMatch(p, a) }) != st.notAction {
-						cs.keys = append(cs.keys, a)
-					}
+			for _, a := range gateActions {
+				if slices.ContainsFunc(st.actions, func(p string) bool { return wildcardMatch(p, strings.ToLower(a)) }) != st.notAction {
+					cs.actions = append(cs.actions, a)
 				}
-				cs.keys = append(cs.keys, "~")
-				cs.act = patternExpr(st.actions, "data.hpcgate.ram.action", st.notAction)
 			}
 			var body []string
-			if expr := patternExpr(st.resources, "input.resource", st.notResource); expr != "" {
+			if expr := resourceExpr(st.resources, st.notResource); expr != "" {
 				body = append(body, expr)
 			}
+			// One condition with alternatives (the first) makes one rule
+			// per alternative; any other is tested as a whole.
+			var alts []string
 			for _, c := range st.conditions {
+				if alts == nil && c.alts != nil {
+					alts = c.alts
+					continue
+				}
 				body = append(body, c.expr)
 			}
-			cs.body = strings.Join(body, "\n\t")
+			if alts == nil {
+				cs.bodies = []string{strings.Join(body, "\n\t")}
+			}
+			for _, a := range alts {
+				cs.bodies = append(cs.bodies, strings.Join(append([]string{a}, body...), "\n\t"))
+			}
 			byPolicy[pname] = append(byPolicy[pname], cs)
 		}
 	}
-	// Statement bodies repeat per attachment, so that one lookup evaluates
-	// exactly the statements that can apply.
+	// Statement rules repeat per attachment, each guarded by a test of the
+	// principal that OPA's rule index decides: the index then picks the
+	// rules of the principal, its groups and its type, whatever the size
+	// of the policy set, and of those the few that can match the request.
 	for _, typ := range sortedKeys(g.attachments) {
 		ids := g.attachments[typ]
 		for _, id := range sortedKeys(ids) {
-			head := fmt.Sprintf("hits.%s[%s]", typ, lit(id))
+			var guard string
+			switch {
+			case typ == "group":
+				guard = fmt.Sprintf("%s in input.principal.groups", lit(id))
+			case id != "*":
+				guard = fmt.Sprintf("input.principal.id == %s", lit(id))
+			}
+			ptype := typ
 			if typ == "group" {
-				head = fmt.Sprintf("groups[%s]", lit(id))
+				ptype = "user"
 			}
 			seen := map[string]bool{}
 			for _, p := range ids[id] {
+				if seen[p] {
+					continue
+				}
+				seen[p] = true
 				for _, cs := range byPolicy[p] {
-					if seen[cs.name] {
-						continue
-					}
-					seen[cs.name] = true
-					for _, k := range cs.keys {
-						body := cs.body
-						if k == "~" && cs.act != "" {
-							body = strings.TrimPrefix(cs.act+"\n\t"+body, "\n\t")
+					for _, a := range cs.actions {
+						for _, body := range cs.bodies {
+							body = strings.Trim(guard+"\n\t"+body, "\n\t")
+							if body != "" {
+								body = " if {\n\t" + body + "\n}"
+							}
+							fmt.Fprintf(&src, "%s[%s].%s contains %s%s\n\n", cs.effect, lit(a), ptype, cs.reason, body)
 						}
-						if body != "" {
-							body = " if {\n\t" + body + "\n}"
-						}
-						fmt.Fprintf(&src, "%s[%s] contains %q%s\n\n", head, lit(k), cs.name, body)
 					}
 				}
 			}
@@ -416,6 +401,79 @@ func patternExpr(list []string, subject string, not bool) string {
 	return expr
 }
 
+// clusterKey is the cluster id of the request: the resource ARN is
+// acs:ehpc:<region>:<account>:cluster/<id> with no ":" inside a field
+// (Set.decide refuses any other), so a pattern with exactly four ":" holds
+// its fields against the resource's fields one to one.
+const clusterKey = `input.keys["ehpc:ClusterId"]`
+
+// resourceExpr is a Rego expression testing input.resource against the
+// * and ? patterns of a Resource or NotResource list ("" when every
+// resource matches). Patterns of the form acs:ehpc:*:*:cluster/<id> and
+// acs:ehpc:*:*:cluster/<prefix>* test the cluster id instead, with ==,
+// in, startswith or strings.any_prefix_match: OPA's rule index decides
+// those, so a statement for other clusters is never evaluated. Any other
+// list whose patterns all pin a literal start of the cluster id gets that
+// as an indexed pre-test before the exact one.
+func resourceExpr(list []string, not bool) string {
+	exact, prefixes, hints := clusterPatterns(list)
+	var expr string
+	switch {
+	case slices.ContainsFunc(list, func(s string) bool { return strings.Trim(s, "*") == "" }):
+		return patternExpr(list, "input.resource", not)
+	case len(exact) == len(list) && len(list) == 1:
+		expr = fmt.Sprintf("%s == %s", clusterKey, lit(exact[0]))
+	case len(exact) == len(list):
+		expr = fmt.Sprintf("%s in %s", clusterKey, litSet(exact))
+	case len(prefixes) == len(list) && len(list) == 1:
+		expr = fmt.Sprintf("startswith(%s, %s)", clusterKey, lit(prefixes[0]))
+	case len(prefixes) == len(list):
+		expr = fmt.Sprintf("strings.any_prefix_match(%s, %s)", clusterKey, litList(prefixes))
+	default:
+		expr = patternExpr(list, "input.resource", not)
+		if !not && len(hints) == len(list) {
+			expr = fmt.Sprintf("strings.any_prefix_match(%s, %s)\n\t%s", clusterKey, litList(hints), expr)
+		}
+		return expr
+	}
+	if not {
+		return "not " + expr
+	}
+	return expr
+}
+
+// clusterPatterns sorts Resource patterns: exact holds the cluster ids of
+// the patterns acs:ehpc:*:*:cluster/<id>, prefixes those of
+// acs:ehpc:*:*:cluster/<prefix>*; hints holds, for every pattern with four
+// ":" and a relative part cluster/<literal>..., that literal when it is
+// not empty.
+func clusterPatterns(list []string) (exact, prefixes, hints []string) {
+	const any = "acs:ehpc:*:*:cluster/"
+	for _, p := range list {
+		if rest, ok := strings.CutPrefix(p, any); ok && !strings.ContainsAny(rest, ":?") {
+			if !strings.Contains(rest, "*") {
+				exact = append(exact, rest)
+			} else if stem := strings.TrimRight(rest, "*"); !strings.Contains(stem, "*") {
+				prefixes = append(prefixes, stem)
+			}
+		}
+		if strings.Count(p, ":") != 4 {
+			continue
+		}
+		rel, ok := strings.CutPrefix(p[strings.LastIndexByte(p, ':')+1:], "cluster/")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexAny(rel, "*?"); i >= 0 {
+			rel = rel[:i]
+		}
+		if rel != "" {
+			hints = append(hints, rel)
+		}
+	}
+	return exact, prefixes, hints
+}
+
 // Engine holds the current policy set and decides with it. The set can be
 // swapped while decisions run.
 type Engine struct {
@@ -461,6 +519,16 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 		return hpcgate.Decision{}, unavailable("policy evaluation cancelled", err)
 	}
 	q.Request = q.Request.WithDefaults()
+	if !slices.Contains(gateActions, q.Action) {
+		return hpcgate.Decision{}, hpcgate.Invalid("action: %q (want %q or %q)", q.Action, hpcgate.ActionInvoke, hpcgate.ActionListResults)
+	}
+	// The resource tests read the cluster id in place of the ARN (see
+	// clusterKey): that holds only while no field holds a ":".
+	for _, f := range [...]struct{ name, v string }{{"region", q.Region}, {"account", q.Account}, {"clusterId", q.Request.ClusterID}} {
+		if strings.Contains(f.v, ":") {
+			return hpcgate.Decision{}, hpcgate.Invalid("%s: may not contain \":\"", f.name)
+		}
+	}
 	d := hpcgate.Decision{
 		Principal: q.Principal,
 		Action:    q.Action,
@@ -509,15 +577,6 @@ func readDecision(v ast.Value, d *hpcgate.Decision) error {
 	if !ok {
 		return fmt.Errorf("decision is %v, want an object", ast.ValueName(v))
 	}
-	if x := obj.Get(keyInvalid); x != nil {
-		invalid, ok := x.Value.(ast.Set)
-		if !ok {
-			return fmt.Errorf("decision.invalid is %v, want a set", ast.ValueName(x.Value))
-		}
-		if invalid.Len() > 0 {
-			return fmt.Errorf("extension %v: deny holds a value that is not a string", invalid.Sorted().Elem(0))
-		}
-	}
 	var allow ast.Boolean
 	if x := obj.Get(keyAllow); x != nil {
 		allow, ok = x.Value.(ast.Boolean)
@@ -551,6 +610,9 @@ func readDecision(v ast.Value, d *hpcgate.Decision) error {
 				}
 				*dst = string(str)
 			}
+		}
+		if m.Get(keyInvalid) != nil {
+			return fmt.Errorf("extension %s: deny holds a value that is not a string", reason.Policy)
 		}
 		if reason.Effect != want {
 			return fmt.Errorf("decision allow=%v has a reason with effect %q", allow, reason.Effect)

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,6 +78,7 @@ type Verifier struct {
 	leeway           time.Duration
 	keys             keySource
 	now              func() time.Time
+	verified         verifiedCache
 }
 
 // New builds a Verifier from cfg. It fails when no or several key sources
@@ -276,9 +278,14 @@ func (v *Verifier) verify(ctx context.Context, token string) (hpcgate.Principal,
 	if err != nil {
 		return hpcgate.Principal{}, unavailable(err)
 	}
+	sum := sha256.Sum256([]byte(token))
+	if p, ok := v.verified.get(sum, set, v.now(), v.leeway); ok {
+		return p, nil
+	}
 	keys := set.candidates(algName, kid)
 	if len(keys) == 0 {
 		if newer, ok := v.keys.refresh(ctx, set); ok {
+			set = newer
 			keys = newer.candidates(algName, kid)
 		}
 	}
@@ -318,7 +325,20 @@ func (v *Verifier) verify(ctx context.Context, token string) (hpcgate.Principal,
 	case err != nil:
 		return hpcgate.Principal{}, invalid(fmt.Errorf("claims: %w", err))
 	}
-	return v.principal(tok)
+	p, err := v.principal(tok)
+	if err != nil {
+		return p, err
+	}
+	e := verifiedToken{principal: p, set: set}
+	e.expires, _ = tok.Expiration()
+	nbf, _ := tok.NotBefore()
+	iat, _ := tok.IssuedAt()
+	e.notBefore = nbf
+	if iat.After(nbf) {
+		e.notBefore = iat
+	}
+	v.verified.put(sum, e, v.now())
+	return p, nil
 }
 
 // principal reads sub, the groups claim and amr from verified claims.

@@ -70,6 +70,11 @@
 // quote any part of it is replaced. Tokens held in memory use the Token
 // type, which prints and logs as [REDACTED].
 //
+// A token that passed every check is remembered by its SHA-256 until it
+// expires (at most 4,096 of them): the next request with it skips the
+// signature check (ES256: ~140 µs to ~2 µs here), while expiry, not-before
+// and the current key set are still checked on every use.
+//
 // DevIssuer mints tokens (issuer "hpcgate-local", audience "hpcgate") with
 // an ES256 key generated in memory, for `function local` and tests.
 package authn

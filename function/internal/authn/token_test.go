@@ -146,12 +146,27 @@ func BenchmarkVerify(b *testing.B) {
 			ctx := b.Context()
 			b.ReportAllocs()
 			for b.Loop() {
+				clear(v.verified.m) // the full check, every time
 				if _, err := v.Verify(ctx, tok); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
+	b.Run("ES256-remembered", func(b *testing.B) {
+		d := newTestIssuer(b)
+		v := newTestVerifier(b, d.Config())
+		tok, err := d.Token("alice", []string{"researchers", "hpc"}, true, time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := v.Verify(b.Context(), tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -236,4 +251,65 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("error cause quotes the token: %v", err)
 		}
 	})
+}
+
+// TestVerifiedCache: a token verified once is remembered by its digest,
+// but a hit still honours expiry and the current key set, and callers
+// cannot change what later hits return.
+func TestVerifiedCache(t *testing.T) {
+	d := newTestIssuer(t)
+	v := newTestVerifier(t, d.Config())
+	tok, err := d.Token("alice", []string{"researchers"}, false, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.verified.m) != 1 {
+		t.Fatalf("cache holds %d tokens after one verification, want 1", len(v.verified.m))
+	}
+	p.Groups[0] = "operators"
+	again, err := v.Verify(t.Context(), tok)
+	if err != nil || again.ID != "alice" || fmt.Sprint(again.Groups) != "[researchers]" {
+		t.Fatalf("cached verification = %+v, %v; want alice in [researchers]", again, err)
+	}
+
+	// Past exp plus the leeway, the remembered token is expired too.
+	v.now = func() time.Time { return t0.Add(time.Minute + DefaultLeeway + time.Second) }
+	if _, err := v.Verify(t.Context(), tok); asGateError(err) == nil || asGateError(err).Message != msgExpired {
+		t.Fatalf("after ttl: %v, want %q", err, msgExpired)
+	}
+
+	// A new key set without the issuer's key ends the entry.
+	v.now = fixedClock()
+	other := newTestIssuer(t)
+	set, err := parseKeySet(other.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.keys = staticKeys{set}
+	if _, err := v.Verify(t.Context(), tok); err == nil {
+		t.Fatal("token verified after its key left the key set")
+	}
+
+	// A tampered copy is a different digest and fails the full check.
+	v.keys = staticKeys{mustKeySet(t, d)}
+	last := "A"
+	if strings.HasSuffix(tok, "A") {
+		last = "B"
+	}
+	if _, err := v.Verify(t.Context(), tok[:len(tok)-1]+last); err == nil {
+		t.Fatal("tampered token verified")
+	}
+}
+
+func mustKeySet(t *testing.T, d *DevIssuer) *keySet {
+	t.Helper()
+	set, err := parseKeySet(d.JWKS())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }

@@ -85,6 +85,7 @@ func TestResourceForms(t *testing.T) {
 		{"acs:ehpc:*:*:cluster/ehpc-hz-*", "acs:ehpc:*:*:cluster/prod-**"},
 		{"acs:ehpc:*:*:cluster/ehpc-hz-abc", "acs:ehpc:*:*:cluster/prod-*"},
 		{"acs:ehpc:*:*:cluster/*"},
+		{"acs:ehpc:*:*:cluster/*", "acs:ehpc:*:*:cluster/x"},
 		{"acs:ehpc:*:*:cluster/ehpc-?z-*"},
 		{"acs:ehpc:*:*:cluster/ehpc-*-abc"},
 		{"acs:ehpc:cn-hangzhou:123456:cluster/ehpc-hz-*"},

@@ -421,6 +421,9 @@ func resourceExpr(list []string, not bool) string {
 	switch {
 	case slices.ContainsFunc(list, func(s string) bool { return strings.Trim(s, "*") == "" }):
 		return patternExpr(list, "input.resource", not)
+	case len(exact)+len(prefixes) == len(list) && slices.Contains(prefixes, ""):
+		// acs:ehpc:*:*:cluster/* is every resource.
+		return patternExpr([]string{"*"}, "input.resource", not)
 	case len(exact) == len(list) && len(list) == 1:
 		expr = fmt.Sprintf("%s == %s", clusterKey, lit(exact[0]))
 	case len(exact) == len(list):

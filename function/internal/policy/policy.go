@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -290,24 +291,34 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 			byPolicy[pname] = append(byPolicy[pname], cs)
 		}
 	}
-	// Statement rules repeat per attachment, each guarded by a test of the
-	// principal that OPA's rule index decides: the index then picks the
-	// rules of the principal, its groups and its type, whatever the size
-	// of the policy set, and of those the few that can match the request.
+	// Deny statements repeat per attachment as rules of one set, each
+	// guarded by a test of the principal that OPA's rule index decides:
+	// the index then picks the rules of the principal, its groups and its
+	// type, whatever the size of the policy set, and of those the few that
+	// can match the request; every match is a reason.
+	//
+	// Allow statements form one chain per attachment and action (rule,
+	// else, else, ... in policy and statement order), looked up by the
+	// attachment's id: evaluation stops at the first that matches, since
+	// one Allow is all a decision needs. The index skips, within a chain,
+	// the statements that cannot match.
 	for _, typ := range sortedKeys(g.attachments) {
 		ids := g.attachments[typ]
 		for _, id := range sortedKeys(ids) {
-			var guard string
+			var guard, chain string
+			ptype := typ
 			switch {
 			case typ == "group":
 				guard = fmt.Sprintf("%s in input.principal.groups", lit(id))
-			case id != "*":
-				guard = fmt.Sprintf("input.principal.id == %s", lit(id))
-			}
-			ptype := typ
-			if typ == "group" {
 				ptype = "user"
+				chain = "allow_group[%s][" + lit(id) + "]"
+			case id == "*":
+				chain = "allow_any[%s]." + typ
+			default:
+				guard = fmt.Sprintf("input.principal.id == %s", lit(id))
+				chain = "allow_id[%s]." + typ + "[" + lit(id) + "]"
 			}
+			allows := map[string][]string{} // action -> "reason if {body}" links
 			seen := map[string]bool{}
 			for _, p := range ids[id] {
 				if seen[p] {
@@ -317,13 +328,22 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 				for _, cs := range byPolicy[p] {
 					for _, a := range cs.actions {
 						for _, body := range cs.bodies {
+							if cs.effect == "allow" {
+								allows[a] = append(allows[a], fmt.Sprintf("%s if {\n\t%s\n}", cs.reason, cmp.Or(body, "true")))
+								continue
+							}
 							body = strings.Trim(guard+"\n\t"+body, "\n\t")
 							if body != "" {
 								body = " if {\n\t" + body + "\n}"
 							}
-							fmt.Fprintf(&src, "%s[%s].%s contains %s%s\n\n", cs.effect, lit(a), ptype, cs.reason, body)
+							fmt.Fprintf(&src, "deny[%s].%s contains %s%s\n\n", lit(a), ptype, cs.reason, body)
 						}
 					}
+				}
+			}
+			for _, a := range gateActions {
+				if links := allows[a]; len(links) > 0 {
+					fmt.Fprintf(&src, "%s := %s\n\n", fmt.Sprintf(chain, lit(a)), strings.Join(links, " else := "))
 				}
 			}
 		}

@@ -88,8 +88,43 @@ func BenchmarkLongSum(b *testing.B)      { benchDeep(b, "echo $(("+"1"+strings.R
 
 func BenchmarkParseOnly(b *testing.B) {
 	cmd := realistic(MaxLength)
-	p := parsers.Get().(*syntax.Parser)
+	an := analysers.Get().(*analyser)
+	b.ReportAllocs()
 	for b.Loop() {
-		p.Parse(strings.NewReader(cmd), "")
+		an.parse(cmd)
+	}
+}
+
+// BenchmarkPrintOnly prints the tree of a long command that is not
+// canonical, as the first round of canonicalize does.
+func BenchmarkPrintOnly(b *testing.B) {
+	cmd := realistic(MaxLength)
+	an := analysers.Get().(*analyser)
+	f, err := an.parse(cmd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		an.print(f, cmd)
+	}
+}
+
+// BenchmarkScanOnly walks the tree of a long command.
+func BenchmarkScanOnly(b *testing.B) {
+	cmd := realistic(MaxLength)
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(strings.NewReader(cmd), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		s := newScan(cmd, buf)
+		s.stmts(f.Stmts, f.Last, nil)
+		buf = s.buf
+		if s.err != nil {
+			b.Fatal(s.err)
+		}
 	}
 }

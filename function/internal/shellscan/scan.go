@@ -90,8 +90,15 @@ var featureNames = [numFeatures]string{
 // Features lists every hpcgate:ShellFeature value the analyser can report.
 func Features() []string { return slices.Clone(featureNames[:]) }
 
-// declBuiltins assign the variables named in their arguments.
-var declBuiltins = map[string]bool{"declare": true, "typeset": true, "local": true, "export": true, "readonly": true, "nameref": true}
+// isDeclBuiltin reports whether prog is a builtin that assigns the
+// variables named in its arguments.
+func isDeclBuiltin(prog string) bool {
+	switch prog {
+	case "declare", "typeset", "local", "export", "readonly", "nameref":
+		return true
+	}
+	return false
+}
 
 // wordCtx says which expansions bash applies to a word beyond parameter,
 // command and arithmetic expansion and quote removal.
@@ -112,11 +119,63 @@ type scan struct {
 	features [numFeatures]bool
 	simple   []hpcgate.SimpleCommand
 	programs []string
-	lines    []string
 	outs     []string
 	ins      []string
 	vars     []string
-	buf      []byte
+
+	// lines holds the command lines one after another, lineEnds where
+	// each ends; commandLines cuts them from one string.
+	lines    []byte
+	lineEnds []int
+
+	words   []string // a block that argv and assignment lists are cut from
+	buf     []byte   // unquoted words being built, innermost last
+	statics []bool   // which arguments of the calls being walked are plain literals
+}
+
+// newScan prepares the walk of the tree of src; buf is scratch space to
+// reuse.
+func newScan(src string, buf []byte) scan {
+	// About one simple command per 32 bytes of a long command.
+	n := len(src)/32 + 2
+	return scan{
+		src:      src,
+		simple:   make([]hpcgate.SimpleCommand, 0, n),
+		programs: make([]string, 0, n),
+		lines:    make([]byte, 0, len(src)),
+		lineEnds: make([]int, 0, n),
+		buf:      buf[:0],
+	}
+}
+
+// list returns an empty list with room for n strings. Lists come from
+// one block shared by the whole walk, each capped so that appending to
+// one never writes into another.
+func (s *scan) list(n int) []string {
+	if n == 0 {
+		return []string{}
+	}
+	if n > cap(s.words)-len(s.words) {
+		s.words = make([]string, 0, max(n, min(len(s.src)/8+8, 256)))
+	}
+	l := len(s.words)
+	s.words = s.words[:l+n]
+	return s.words[l : l : l+n]
+}
+
+// commandLines returns the command lines recorded, in one allocation.
+func (s *scan) commandLines() []string {
+	if len(s.lineEnds) == 0 {
+		return nil
+	}
+	text := string(s.lines)
+	lines := make([]string, len(s.lineEnds))
+	start := 0
+	for i, end := range s.lineEnds {
+		lines[i] = text[start:end]
+		start = end
+	}
+	return lines
 }
 
 func (s *scan) fail(pos syntax.Pos, format string, args ...any) {
@@ -125,10 +184,12 @@ func (s *scan) fail(pos syntax.Pos, format string, args ...any) {
 	}
 }
 
-func (s *scan) enter(pos syntax.Pos) bool {
+// enter goes one level deeper, into n, and reports whether the walk goes
+// on.
+func (s *scan) enter(n syntax.Node) bool {
 	s.depth++
 	if s.depth > maxDepth {
-		s.fail(pos, "nesting deeper than %d levels", maxDepth)
+		s.fail(n.Pos(), "nesting deeper than %d levels", maxDepth)
 		return false
 	}
 	return s.err == nil
@@ -180,7 +241,7 @@ func (s *scan) stmts(list []*syntax.Stmt, last []syntax.Comment, redirs []hpcgat
 // stmt walks one statement; redirs are the redirections of the compound
 // commands around it, which apply to it too.
 func (s *scan) stmt(st *syntax.Stmt, redirs []hpcgate.Redirect) {
-	if !s.enter(st.Pos()) {
+	if !s.enter(st) {
 		return
 	}
 	defer s.leave()
@@ -191,31 +252,35 @@ func (s *scan) stmt(st *syntax.Stmt, redirs []hpcgate.Redirect) {
 	if st.Background || st.Coprocess || st.Disown {
 		s.set(fBackground)
 	}
+	// own: redirs is a new list that only this statement holds.
+	own := false
 	if len(st.Redirs) > 0 {
 		redirs = slices.Clip(redirs)
 		for _, r := range st.Redirs {
 			redirs = append(redirs, s.redirect(r))
 		}
+		redirs, own = slices.Clip(redirs), true
 	}
 	if st.Cmd == nil {
 		// Redirections alone (">file") still open files.
 		if len(st.Redirs) > 0 {
 			s.simple = append(s.simple, hpcgate.SimpleCommand{})
-			s.record(len(s.simple)-1, []string{}, []string{}, redirs, false)
+			s.record(len(s.simple)-1, []string{}, []string{}, redirs, own, false)
 		}
 		return
 	}
-	s.command(st.Cmd, redirs)
+	s.command(st.Cmd, redirs, own)
 }
 
-func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect) {
+// command walks one command; own says that redirs belongs to it alone.
+func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) {
 	switch c := cmd.(type) {
 	case *syntax.CallExpr:
-		s.call(c, redirs)
+		s.call(c, redirs, own)
 	case *syntax.DeclClause:
-		s.decl(c, redirs)
+		s.decl(c, redirs, own)
 	case *syntax.LetClause:
-		s.let(c, redirs)
+		s.let(c, redirs, own)
 	case *syntax.BinaryCmd:
 		switch c.Op {
 		case syntax.AndStmt, syntax.OrStmt:
@@ -313,9 +378,16 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect) {
 }
 
 // record fills the slot idx with one simple command and adds its keys.
-func (s *scan) record(idx int, argv, assigns []string, redirs []hpcgate.Redirect, dynamic bool) {
-	// Compound commands share their redirections with every command inside.
-	redirs = append([]hpcgate.Redirect{}, redirs...)
+// own says that redirs belongs to this command alone.
+func (s *scan) record(idx int, argv, assigns []string, redirs []hpcgate.Redirect, own, dynamic bool) {
+	if s.err != nil {
+		return // the analysis fails: spare the copies
+	}
+	// Compound commands share their redirections with every command
+	// inside: each gets its own copy.
+	if !own {
+		redirs = append([]hpcgate.Redirect{}, redirs...)
+	}
 	s.simple[idx] = hpcgate.SimpleCommand{Argv: argv, Assignments: assigns, Redirects: redirs}
 	if len(argv) == 0 {
 		return
@@ -326,27 +398,37 @@ func (s *scan) record(idx int, argv, assigns []string, redirs []hpcgate.Redirect
 	} else {
 		s.programs = append(s.programs, argv[0])
 	}
-	s.lines = append(s.lines, strings.Join(argv, " "))
+	for i, arg := range argv {
+		if i > 0 {
+			s.lines = append(s.lines, ' ')
+		}
+		s.lines = append(s.lines, arg...)
+	}
+	s.lineEnds = append(s.lineEnds, len(s.lines))
 }
 
-func (s *scan) call(c *syntax.CallExpr, redirs []hpcgate.Redirect) {
+func (s *scan) call(c *syntax.CallExpr, redirs []hpcgate.Redirect, own bool) {
 	idx := len(s.simple)
 	s.simple = append(s.simple, hpcgate.SimpleCommand{})
-	assigns := make([]string, 0, len(c.Assigns))
+	assigns := s.list(len(c.Assigns))
 	for _, a := range c.Assigns {
 		assigns = append(assigns, s.assign(a))
 	}
-	argv := make([]string, 0, len(c.Args))
-	var statics []bool
+	argv := s.list(len(c.Args))
+	// s.statics[first:] belong to this call; calls nested in its words
+	// use the space after them and give it back.
+	first := len(s.statics)
 	for _, w := range c.Args {
 		text, static := s.word(w, ctxArg)
 		argv = append(argv, text)
-		statics = append(statics, static)
+		s.statics = append(s.statics, static)
 	}
+	statics := s.statics[first:]
+	defer func() { s.statics = s.statics[:first] }()
 	dynamic := len(statics) > 0 && !statics[0]
 	if len(argv) > 0 && !dynamic {
 		switch prog := argv[0]; {
-		case declBuiltins[prog]:
+		case isDeclBuiltin(prog):
 			// "\export PATH=/tmp" is the builtin too, with plain words.
 			for i := 1; i < len(argv); i++ {
 				s.declArg(argv[i], statics[i])
@@ -359,7 +441,7 @@ func (s *scan) call(c *syntax.CallExpr, redirs []hpcgate.Redirect) {
 			}
 		}
 	}
-	s.record(idx, argv, assigns, redirs, dynamic)
+	s.record(idx, argv, assigns, redirs, own, dynamic)
 }
 
 // isStatic reports whether w is a plain literal after unquoting; it walks
@@ -401,11 +483,11 @@ func (s *scan) declArg(text string, static bool) {
 	}
 }
 
-func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect) {
+func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 	idx := len(s.simple)
 	s.simple = append(s.simple, hpcgate.SimpleCommand{})
-	argv := []string{d.Variant.Value}
-	assigns := []string{}
+	argv := append(s.list(1+len(d.Args)), d.Variant.Value)
+	assigns := s.list(len(d.Args))
 	for _, a := range d.Args {
 		if a.Naked && a.Name == nil {
 			text, static := s.word(a.Value, ctxArg)
@@ -420,19 +502,19 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect) {
 		argv = append(argv, text)
 		assigns = append(assigns, text)
 	}
-	s.record(idx, argv, assigns, redirs, false)
+	s.record(idx, argv, assigns, redirs, own, false)
 }
 
-func (s *scan) let(l *syntax.LetClause, redirs []hpcgate.Redirect) {
+func (s *scan) let(l *syntax.LetClause, redirs []hpcgate.Redirect, own bool) {
 	s.set(fArithmetic)
 	idx := len(s.simple)
 	s.simple = append(s.simple, hpcgate.SimpleCommand{})
-	argv := []string{"let"}
+	argv := append(s.list(1+len(l.Exprs)), "let")
 	for _, x := range l.Exprs {
 		s.arithm(x)
 		argv = append(argv, s.source(x))
 	}
-	s.record(idx, argv, []string{}, redirs, false)
+	s.record(idx, argv, []string{}, redirs, own, false)
 }
 
 // assign walks one assignment and returns it as NAME=value (value unquoted
@@ -569,7 +651,7 @@ func (s *scan) heredoc(w *syntax.Word) {
 // word walks w and returns its argv form: the unquoted text when w is a
 // plain literal, else its source text. static reports which.
 func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
-	if !s.enter(w.Pos()) {
+	if !s.enter(w) {
 		return "", false
 	}
 	defer s.leave()
@@ -577,23 +659,30 @@ func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
 	glob, tilde, bracket, braces := false, false, false, false
 	// Nested words append after this one's bytes and cut back when done.
 	start := len(s.buf)
-	defer func() { s.buf = s.buf[:start] }()
 	for i, part := range w.Parts {
 		switch p := part.(type) {
 		case *syntax.Lit:
+			// Plain bytes are copied in runs; the loop stops only at
+			// the bytes that matter.
 			v := p.Value
+			from := 0
 			for j := 0; j < len(v); j++ {
 				c := v[j]
+				if !litSpecial[c] {
+					continue
+				}
 				switch c {
 				case '\\':
+					s.buf = append(s.buf, v[from:j]...)
 					if j+1 < len(v) {
 						j++
-						c = v[j]
-						if c == ']' && bracket {
+						if v[j] == ']' && bracket {
 							glob = true
 						}
 					}
-					s.buf = append(s.buf, c)
+					// Copy from the escaped byte on (from the backslash
+					// itself when it ends the literal).
+					from = j
 					continue
 				case '*', '?':
 					glob = true
@@ -610,8 +699,8 @@ func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
 						tilde = true
 					}
 				}
-				s.buf = append(s.buf, c)
 			}
+			s.buf = append(s.buf, v[from:]...)
 		case *syntax.SglQuoted:
 			if p.Dollar {
 				s.buf = ansiC(s.buf, p.Value)
@@ -654,10 +743,40 @@ func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
 		}
 	}
 	if static {
-		return string(s.buf[start:]), true
+		text = unquoted(w, s.buf[start:])
+	} else {
+		text = s.source(w)
 	}
-	return s.source(w), false
+	s.buf = s.buf[:start]
+	return text, static
 }
+
+// unquoted returns b, the unquoted text of w, as a string: the value of
+// w's only part when that already reads b, else a copy.
+func unquoted(w *syntax.Word, b []byte) string {
+	if len(w.Parts) == 1 {
+		var v string
+		switch p := w.Parts[0].(type) {
+		case *syntax.Lit:
+			v = p.Value
+		case *syntax.SglQuoted:
+			v = p.Value
+		case *syntax.DblQuoted:
+			if len(p.Parts) == 1 {
+				if l, ok := p.Parts[0].(*syntax.Lit); ok {
+					v = l.Value
+				}
+			}
+		}
+		if v == string(b) {
+			return v
+		}
+	}
+	return string(b)
+}
+
+// litSpecial marks the bytes of a literal that word looks at.
+var litSpecial = [256]bool{'\\': true, '*': true, '?': true, '[': true, ']': true, '{': true, '~': true}
 
 func isBraceExp(p syntax.WordPart) bool {
 	_, ok := p.(*syntax.BraceExp)
@@ -666,7 +785,7 @@ func isBraceExp(p syntax.WordPart) bool {
 
 // part walks a word part that is not literal text.
 func (s *scan) part(p syntax.WordPart) {
-	if !s.enter(p.Pos()) {
+	if !s.enter(p) {
 		return
 	}
 	defer s.leave()
@@ -775,7 +894,7 @@ func (s *scan) param(p *syntax.ParamExp) {
 // expansions inside it as expressions again, so an expansion there can
 // assign any variable or run a command (a[$(cmd)]): that is hidden code.
 func (s *scan) arithm(x syntax.ArithmExpr) {
-	if !s.enter(x.Pos()) {
+	if !s.enter(x) {
 		return
 	}
 	defer s.leave()
@@ -848,7 +967,7 @@ func (s *scan) arithmVar(x syntax.ArithmExpr) {
 }
 
 func (s *scan) test(x syntax.TestExpr) {
-	if !s.enter(x.Pos()) {
+	if !s.enter(x) {
 		return
 	}
 	defer s.leave()

@@ -21,10 +21,22 @@ const (
 	MaxLength = 2048
 )
 
-var (
-	parsers  = sync.Pool{New: func() any { return syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)) }}
-	printers = sync.Pool{New: func() any { return syntax.NewPrinter() }}
-)
+// analyser holds what one analysis reuses: the parser, the printer and
+// their buffers. Analyses draw one from a pool, so none of it is shared.
+type analyser struct {
+	parser  *syntax.Parser
+	printer *syntax.Printer
+	reader  strings.Reader
+	out     printBuf
+	buf     []byte // scratch for unquoted words
+}
+
+var analysers = sync.Pool{New: func() any {
+	return &analyser{
+		parser:  syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)),
+		printer: syntax.NewPrinter(),
+	}
+}}
 
 // Analyze parses command (bash dialect) and reports what it would run. Errors are *hpcgate.Error
 // with Code hpcgate.CodeInvalidCommand, Status 400, Source "gate", Message naming position+reason.
@@ -36,25 +48,21 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	if err := validate(command); err != nil {
 		return hpcgate.Analysis{}, err
 	}
-	p := parsers.Get().(*syntax.Parser)
-	defer parsers.Put(p)
-	pr := printers.Get().(*syntax.Printer)
-	defer printers.Put(pr)
+	an := analysers.Get().(*analyser)
+	defer an.release()
 
-	f, err := p.Parse(strings.NewReader(command), "")
+	f, err := an.parse(command)
 	if err != nil {
 		return hpcgate.Analysis{}, parseError(err)
 	}
 	if len(f.Stmts) == 0 {
 		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it has nothing to run")
 	}
-	canonical, g, err := canonicalize(p, pr, command, f)
+	canonical, g, err := an.canonicalize(command, f)
 	if err != nil {
 		return hpcgate.Analysis{}, err
 	}
-
-	s := scan{src: canonical}
-	s.stmts(g.Stmts, g.Last, nil)
+	s := an.walk(g, canonical)
 	if s.err != nil {
 		return hpcgate.Analysis{}, s.err
 	}
@@ -63,7 +71,7 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 		Simple:            s.simple,
 		Features:          make([]string, 0, 4),
 		Programs:          set(s.programs),
-		CommandLines:      set(s.lines),
+		CommandLines:      set(s.commandLines()),
 		OutputRedirects:   set(s.outs),
 		InputRedirects:    set(s.ins),
 		AssignedVariables: set(s.vars),
@@ -80,6 +88,24 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	return a, nil
 }
 
+// release returns an to the pool with its buffers, unless they grew large.
+func (an *analyser) release() {
+	an.reader.Reset("")
+	an.out = printBuf{buf: an.out.buf[:0]}
+	if cap(an.out.buf) > 8*MaxLength {
+		an.out.buf = nil
+	}
+	if cap(an.buf) > 8*MaxLength {
+		an.buf = nil
+	}
+	analysers.Put(an)
+}
+
+func (an *analyser) parse(text string) (*syntax.File, error) {
+	an.reader.Reset(text)
+	return an.parser.Parse(&an.reader, "")
+}
+
 // maxPrints bounds the rounds of printing and parsing that may reach a
 // fixed point; the printer reaches it in one round for all but odd inputs.
 const maxPrints = 3
@@ -89,14 +115,14 @@ const maxPrints = 3
 // tree. What runs is then what is analysed: the facts come from the tree of
 // the very text sent to E-HPC, and analysing that text again gives the same
 // facts. A command that is already canonical is its own tree.
-func canonicalize(p *syntax.Parser, pr *syntax.Printer, command string, f *syntax.File) (string, *syntax.File, error) {
+func (an *analyser) canonicalize(command string, f *syntax.File) (string, *syntax.File, error) {
 	text := command
 	for range maxPrints {
-		printed, err := printFile(pr, f)
+		printed, same, err := an.print(f, text)
 		if err != nil {
 			return "", nil, err
 		}
-		if printed == text {
+		if same {
 			return text, f, nil
 		}
 		if n := utf8.RuneCountInString(printed); n < MinLength || n > MaxLength {
@@ -104,11 +130,89 @@ func canonicalize(p *syntax.Parser, pr *syntax.Printer, command string, f *synta
 				"invalid command: its canonical form is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
 		}
 		text = printed
-		if f, err = p.Parse(strings.NewReader(text), ""); err != nil {
+		if f, err = an.parse(text); err != nil {
 			break
 		}
 	}
 	return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it has no stable canonical form")
+}
+
+// walk walks f, the tree of src, and returns what it found.
+func (an *analyser) walk(f *syntax.File, src string) scan {
+	s := newScan(src, an.buf)
+	s.stmts(f.Stmts, f.Last, nil)
+	an.buf = s.buf
+	return s
+}
+
+// print prints f without its final newline and reports whether that gives
+// text back; a text that is already canonical is then not copied.
+func (an *analyser) print(f *syntax.File, text string) (printed string, same bool, err error) {
+	an.out = printBuf{want: text, buf: an.out.buf[:0]}
+	if err := an.printer.Print(&an.out, f); err != nil {
+		return "", false, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it cannot be printed")
+	}
+	printed = an.out.text()
+	return printed, printed == text, nil
+}
+
+// printBuf receives the printer's output. As long as the output agrees
+// with want followed by a newline it only counts bytes; from the first
+// difference on it keeps a copy.
+type printBuf struct {
+	want   string
+	n      int  // bytes received that agree with want+"\n"
+	copied bool // buf holds the output
+	buf    []byte
+}
+
+func (w *printBuf) Write(p []byte) (int, error) {
+	if !w.copied {
+		if w.agrees(p) {
+			w.n += len(p)
+			return len(p), nil
+		}
+		w.copied = true
+		if c := len(w.want) + len(w.want)/4 + 64; cap(w.buf) < c {
+			w.buf = make([]byte, 0, c)
+		}
+		w.buf = append(w.buf[:0], w.want[:min(w.n, len(w.want))]...)
+		if w.n > len(w.want) {
+			w.buf = append(w.buf, '\n')
+		}
+		w.buf = append(w.buf, p...)
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+// agrees reports whether p continues want+"\n" at offset n.
+func (w *printBuf) agrees(p []byte) bool {
+	end := w.n + len(p)
+	switch {
+	case len(p) == 0:
+		return true
+	case end > len(w.want)+1:
+		return false
+	case end == len(w.want)+1:
+		if p[len(p)-1] != '\n' {
+			return false
+		}
+		p = p[:len(p)-1]
+	}
+	return w.want[w.n:w.n+len(p)] == string(p)
+}
+
+// text returns the output without its final newline.
+func (w *printBuf) text() string {
+	switch {
+	case w.copied:
+		return strings.TrimSuffix(string(w.buf), "\n")
+	case w.n > len(w.want):
+		return w.want
+	}
+	return strings.TrimSuffix(w.want[:w.n], "\n")
 }
 
 // set sorts and deduplicates xs in place; nil becomes empty.
@@ -118,14 +222,6 @@ func set(xs []string) []string {
 	}
 	slices.Sort(xs)
 	return slices.Clip(slices.Compact(xs))
-}
-
-func printFile(pr *syntax.Printer, f *syntax.File) (string, error) {
-	var b strings.Builder
-	if err := pr.Print(&b, f); err != nil {
-		return "", hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it cannot be printed")
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
 func parseError(err error) error {
@@ -150,8 +246,14 @@ func validate(command string) error {
 	line, col := 1, 1
 	n := 0
 	for i := 0; i < len(command); {
-		if c := command[i]; c >= 0x20 && c < 0x7f {
+		// Printable ASCII, tab and newline: the bytes of almost every command.
+		if c := command[i]; c >= 0x20 && c < 0x7f || c == '\t' {
 			col++
+			n++
+			i++
+			continue
+		} else if c == '\n' {
+			line, col = line+1, 1
 			n++
 			i++
 			continue

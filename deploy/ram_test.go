@@ -162,12 +162,13 @@ func TestTrustPolicy(t *testing.T) {
 
 // gatewayEHPCActions returns the E-HPC actions the function calls: the
 // pipeline invokes and waits (ListInvocationStatus, ListInvocationResults);
-// ListCommands only if the gateway's packages call the client's method.
+// ListCommands only if the gateway's packages call the client's method
+// (directly, or through FindMarked, which lists commands).
 func gatewayEHPCActions(t *testing.T) []string {
 	t.Helper()
 	actions := []string{"ehpc:InvokeShellCommand", "ehpc:ListInvocationStatus", "ehpc:ListInvocationResults"}
 	for _, dir := range []string{"gate", "httpapi", "trigger", "route"} {
-		if callsMethod(t, filepath.Join("../function/internal", dir), "ListCommands") {
+		if d := filepath.Join("../function/internal", dir); callsMethod(t, d, "ListCommands") || callsMethod(t, d, "FindMarked") {
 			actions = append(actions, "ehpc:ListCommands")
 			break
 		}

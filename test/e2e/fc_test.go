@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
 	"github.com/hpcgate/hpcgate/test/fcemu"
 	"github.com/hpcgate/hpcgate/test/harness"
 )
@@ -85,6 +86,7 @@ func TestFunctionCompute(t *testing.T) {
 		wantStatus string
 		wantHTTP   int
 		wantOutput string
+		fault      *simulator.Fault // injected before the invocation
 	}{
 		"http trigger":                {payload: httpEvent(strings.ReplaceAll(request, "KIND", "http"), "Bearer "+alice), http: true, wantStatus: "succeeded", wantHTTP: 200, wantOutput: "via-http\n"},
 		"http trigger, no token":      {payload: httpEvent(request, ""), http: true, wantStatus: "unauthenticated", wantHTTP: 401},
@@ -96,10 +98,17 @@ func TestFunctionCompute(t *testing.T) {
 		"oss":                         {payload: ossEvent("incoming/a b.csv"), list: true, wantStatus: "succeeded", wantOutput: "incoming/a b.csv\n"},
 		"oss without a route":         {payload: ossEvent("elsewhere/a.csv"), list: true, wantStatus: "invalid"},
 		"not an event":                {payload: []byte(`{"hello":"world"}`), wantStatus: "invalid"},
+		// The command runs but E-HPC's answer is lost: the function finds
+		// its CommandId by the marker it sent, and waits for it.
+		"direct invoke, answer lost": {payload: []byte(strings.ReplaceAll(request, "KIND", "lost")), wantStatus: "succeeded", wantOutput: "via-lost\n",
+			fault: &simulator.Fault{Action: "InvokeShellCommand", DropAfterExecute: true}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			before := len(sim.Calls())
+			if tt.fault != nil {
+				sim.Inject(*tt.fault)
+			}
 			resp, err := emu.Invoke(t.Context(), fcemu.Invocation{Payload: tt.payload, Timeout: 30 * time.Second,
 				Credentials: fcemu.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}})
 			if err != nil {
@@ -144,7 +153,26 @@ func TestFunctionCompute(t *testing.T) {
 			if tt.wantStatus == "succeeded" && len(calls) == 0 {
 				t.Fatal("no E-HPC call was made")
 			}
+			if tt.fault != nil {
+				// Exactly one invocation, the one that ran; the result
+				// carries its CommandId.
+				var sent []string
+				for _, c := range calls {
+					if c.Action == "InvokeShellCommand" {
+						sent = append(sent, c.Params.Get("Command"))
+					}
+				}
+				if len(sent) != 1 || sim.Runs(sent[0]) != 1 || !strings.HasPrefix(sent[0], "echo via-lost\n# hpcgate:") {
+					t.Fatalf("invocations %q: want one, marked, run once", sent)
+				}
+				if res.CommandID == "" || sim.Wait(t.Context(), res.CommandID) != nil {
+					t.Errorf("commandId %q is not the simulator's", res.CommandID)
+				}
+			}
 			for _, c := range calls {
+				if tt.fault != nil && c.Action == tt.fault.Action && c.Code == "DropAfterExecute" {
+					c.Code = ""
+				}
 				if c.AccessKeyID != ak || c.SecurityToken != token || c.Code != "" {
 					t.Errorf("%s signed with key %q token %q (answer %q), want the invocation's STS credentials", c.Action, c.AccessKeyID, c.SecurityToken, c.Code)
 				}

@@ -71,9 +71,9 @@ func TestFaults(t *testing.T) {
 			e.sim.Inject(simulator.Fault{Action: "InvokeShellCommand", Code: code})
 			status, res := e.command(t, cmd, false)
 			if want.resent {
-				if status != 202 || res.CommandID == "" || e.sim.Runs(cmd) != 1 || e.invokeCalls(cmd) != 2 {
+				if status != 202 || res.CommandID == "" || e.runs(cmd) != 1 || e.invokeCalls(cmd) != 2 {
 					t.Fatalf("one %s answer: %d %+v, runs %d, calls %d; want accepted after one resend, run once",
-						code, status, res, e.sim.Runs(cmd), e.invokeCalls(cmd))
+						code, status, res, e.runs(cmd), e.invokeCalls(cmd))
 				}
 				// Persistent: the resends are bounded and the error
 				// reaches the caller; nothing ran.
@@ -90,8 +90,8 @@ func TestFaults(t *testing.T) {
 				t.Errorf("%s: the command was sent %d times, want once", code, calls)
 			}
 			checkError(t, status, res, code, want.status, want.retryable)
-			if res.CommandID != "" || e.sim.Runs(cmd) != 0 {
-				t.Errorf("%s: commandId %q, runs %d; want nothing run", code, res.CommandID, e.sim.Runs(cmd))
+			if res.CommandID != "" || e.runs(cmd) != 0 {
+				t.Errorf("%s: commandId %q, runs %d; want nothing run", code, res.CommandID, e.runs(cmd))
 			}
 			e.stillServes(t, fmt.Sprintf("code-%d", i))
 		})
@@ -104,12 +104,21 @@ func TestFaults(t *testing.T) {
 		// The gateway cannot tell a reset before execution from one after:
 		// it must not resend, and must say the outcome is unknown.
 		checkError(t, status, res, "OutcomeUnknown", http.StatusBadGateway, false)
-		if e.sim.Runs(cmd) != 0 || e.invokeCalls(cmd) != 1 {
-			t.Errorf("runs %d, calls %d; want 0 runs, 1 call", e.sim.Runs(cmd), e.invokeCalls(cmd))
+		if e.runs(cmd) != 0 || e.invokeCalls(cmd) != 1 || !e.sentMarked(cmd) {
+			t.Errorf("runs %d, calls %d, marked %v; want 0 runs, 1 marked call", e.runs(cmd), e.invokeCalls(cmd), e.sentMarked(cmd))
+		}
+		// It looked the command up, found nothing and says so; it still
+		// cannot promise that nothing will run.
+		if !strings.Contains(res.Error.Message, "look it up") || !strings.Contains(res.Error.Message, "lists no command carrying the marker") {
+			t.Errorf("message %q: want the advice to look it up and what the look-up showed", res.Error.Message)
 		}
 		e.stillServes(t, "drop-before")
 	})
 
+	// The command ran but its answer was lost (the connection dropped, or
+	// a 2xx answer that cannot be read): the gateway finds it by the
+	// marker it sent with it, never sends it again, and answers as if the
+	// answer had arrived.
 	for _, f := range []struct {
 		name  string
 		fault simulator.Fault
@@ -117,25 +126,39 @@ func TestFaults(t *testing.T) {
 		{"drop-after-execute", simulator.Fault{Action: "InvokeShellCommand", DropAfterExecute: true}},
 		{"malformed-answer", simulator.Fault{Action: "InvokeShellCommand", MalformedBody: true}},
 	} {
-		t.Run(f.name, func(t *testing.T) {
-			cmd := "echo fault-" + f.name
-			e.sim.Inject(f.fault)
-			status, res := e.command(t, cmd, false)
-			if e.sim.Runs(cmd) != 1 || e.invokeCalls(cmd) != 1 {
-				t.Fatalf("runs %d, calls %d; want exactly one of each", e.sim.Runs(cmd), e.invokeCalls(cmd))
-			}
-			if res.CommandID == "" {
-				// The command ran but its CommandId never reached the
-				// gateway: the caller must at least be told not to resend
-				// blindly and to look it up.
-				checkError(t, status, res, "OutcomeUnknown", http.StatusBadGateway, false)
-				if !strings.Contains(res.Error.Message, "look it up") {
-					t.Errorf("message %q does not tell the caller to look the command up", res.Error.Message)
+		for _, wait := range []any{false, 10} {
+			name := fmt.Sprintf("%s/wait=%v", f.name, wait)
+			t.Run(name, func(t *testing.T) {
+				cmd := fmt.Sprintf("echo fault-%s-%v", f.name, wait)
+				e.sim.Inject(f.fault)
+				status, res := e.command(t, cmd, wait)
+				if e.runs(cmd) != 1 || e.invokeCalls(cmd) != 1 || !e.sentMarked(cmd) {
+					t.Fatalf("runs %d, calls %d, marked %v; want exactly one marked call and one run",
+						e.runs(cmd), e.invokeCalls(cmd), e.sentMarked(cmd))
 				}
-				t.Logf("gap: %s ran on E-HPC but the result carries no commandId (status %d %s)", cmd, status, res.Error.Code)
-			}
-			e.stillServes(t, f.name)
-		})
+				if res.CommandID == "" {
+					t.Fatalf("%d %+v: the command ran but the result carries no commandId", status, res)
+				}
+				if res.Error != nil || res.Request == nil || res.Request.Command != cmd {
+					t.Errorf("result %+v: want no error and the command as asked, without the marker", res)
+				}
+				if wait == false && (status != 202 || res.Status != "accepted") {
+					t.Errorf("%d %s: want 202 accepted", status, res.Status)
+				}
+				if wait != false && (status != 200 || res.Status != "succeeded" || len(res.Results) != 1 || res.Results[0].Output != strings.TrimPrefix(cmd, "echo ")+"\n") {
+					t.Errorf("%d %+v: want 200 succeeded with the output", status, res)
+				}
+				// The commandId is the one of the command that ran.
+				out := e.status(t, res.CommandID)
+				if out.Status != "succeeded" || len(out.Results) != 1 || out.Results[0].Output != strings.TrimPrefix(cmd, "echo ")+"\n" {
+					t.Errorf("status of %s: %+v, want the output of %q", res.CommandID, out, cmd)
+				}
+				if e.runs(cmd) != 1 || e.invokeCalls(cmd) != 1 {
+					t.Errorf("after the look-up: runs %d, calls %d; want one of each", e.runs(cmd), e.invokeCalls(cmd))
+				}
+				e.stillServes(t, strings.ReplaceAll(name, "/", "-"))
+			})
+		}
 	}
 
 	t.Run("slow-status-past-wait", func(t *testing.T) {
@@ -148,8 +171,8 @@ func TestFaults(t *testing.T) {
 		if status != 202 || res.Status != "running" || res.CommandID == "" {
 			t.Fatalf("%d %+v: want 202 running with the commandId (the wait ended first)", status, res)
 		}
-		if e.sim.Runs(cmd) != 1 {
-			t.Errorf("ran %d times", e.sim.Runs(cmd))
+		if e.runs(cmd) != 1 {
+			t.Errorf("ran %d times", e.runs(cmd))
 		}
 		e.stillServes(t, "slow-status")
 	})
@@ -159,8 +182,8 @@ func TestFaults(t *testing.T) {
 		e.sim.Inject(simulator.Fault{Action: "ListInvocationStatus", Code: "ServiceUnavailable", Times: 2})
 		e.sim.Inject(simulator.Fault{Action: "ListInvocationStatus", DropAfterExecute: true})
 		status, res := e.command(t, cmd, 10)
-		if res.CommandID == "" || e.sim.Runs(cmd) != 1 {
-			t.Fatalf("%d %+v, runs %d: want the commandId and one run", status, res, e.sim.Runs(cmd))
+		if res.CommandID == "" || e.runs(cmd) != 1 {
+			t.Fatalf("%d %+v, runs %d: want the commandId and one run", status, res, e.runs(cmd))
 		}
 		if status != 200 || res.Status != "succeeded" {
 			t.Errorf("%d %s: want 200 succeeded once the status reads recover", status, res.Status)
@@ -179,10 +202,10 @@ func TestFaults(t *testing.T) {
 		checkError(t, status, res, "UpstreamTimeout", http.StatusGatewayTimeout, false)
 		// The simulator records the call once its slow answer is done.
 		time.Sleep(time.Until(began.Add(11*time.Second + 500*time.Millisecond)))
-		if e.invokeCalls(cmd) != 1 || e.sim.Runs(cmd) > 1 {
-			t.Errorf("calls %d, runs %d: want one call, at most one run", e.invokeCalls(cmd), e.sim.Runs(cmd))
+		if e.invokeCalls(cmd) != 1 || e.runs(cmd) > 1 {
+			t.Errorf("calls %d, runs %d: want one call, at most one run", e.invokeCalls(cmd), e.runs(cmd))
 		}
-		if e.sim.Runs(cmd) == 1 && res.CommandID == "" {
+		if e.runs(cmd) == 1 && res.CommandID == "" {
 			t.Logf("gap: %s ran after the gateway gave up; the result carries no commandId", cmd)
 		}
 		e.stillServes(t, "slow-invoke")
@@ -230,7 +253,7 @@ deny contains "slow" if {
 		for _, cmd := range []string{"echo evaluation-error", "echo looping-rule"} {
 			status, res := e.command(t, cmd, false)
 			checkPolicyUnavailable(t, cmd, status, res)
-			if e.sim.Runs(cmd) != 0 {
+			if e.runs(cmd) != 0 {
 				t.Errorf("%s ran", cmd)
 			}
 			e.stillServes(t, strings.Fields(cmd)[1])

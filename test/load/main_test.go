@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"testing"
 	"time"
 
@@ -114,18 +115,68 @@ func (e *env) stillServes(t *testing.T, tag string) {
 	if code != 202 || res.Status != "accepted" || res.CommandID == "" {
 		t.Fatalf("after the fault: %d %+v, want 202 accepted with a commandId", code, res)
 	}
-	if n := e.sim.Runs(cmd); n != 1 {
+	if n := e.runs(cmd); n != 1 {
 		t.Fatalf("after the fault: %q ran %d times, want 1", cmd, n)
 	}
+}
+
+// status reads a command's status and output through the gateway, for
+// as long as it runs (at most 10 s).
+func (e *env) status(t *testing.T, commandID string) harness.Result {
+	t.Helper()
+	path := "/v1/commands/" + commandID + "?clusterId=" + harness.Cluster
+	for range 100 {
+		code, res, raw, err := e.client.Do(t.Context(), "GET", path, e.token, nil)
+		if err != nil || code >= 300 {
+			t.Fatalf("GET %s: %d %v (%s)", path, code, err, raw)
+		}
+		if res.Status != "running" {
+			return res
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: still running", path)
+	return harness.Result{}
+}
+
+// markerLine is the last line the gateway adds to every command it
+// sends: a shell comment with a random marker, by which it finds the
+// command again when E-HPC's answer is lost.
+var markerLine = regexp.MustCompile(`\n# hpcgate:[A-Z2-7]{26,}$`)
+
+// unmark returns the command a caller asked for, given the text E-HPC
+// received.
+func unmark(sent string) string {
+	return markerLine.ReplaceAllString(sent, "")
+}
+
+// runs counts the executions of the command a caller asked for.
+func (e *env) runs(command string) int {
+	return e.sim.RunsBy(unmark)[command]
 }
 
 // invokeCalls counts the InvokeShellCommand calls that carried command.
 func (e *env) invokeCalls(command string) int {
 	n := 0
 	for _, c := range e.sim.Calls() {
-		if c.Action == "InvokeShellCommand" && c.Params.Get("Command") == command {
+		if c.Action == "InvokeShellCommand" && unmark(c.Params.Get("Command")) == command {
 			n++
 		}
 	}
 	return n
+}
+
+// sentMarked reports whether every InvokeShellCommand call that carried
+// command had a marker line, and there was at least one.
+func (e *env) sentMarked(command string) bool {
+	n := 0
+	for _, c := range e.sim.Calls() {
+		if sent := c.Params.Get("Command"); c.Action == "InvokeShellCommand" && unmark(sent) == command {
+			if !markerLine.MatchString(sent) {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }

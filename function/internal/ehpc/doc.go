@@ -41,7 +41,18 @@
 // the error is CodeUpstreamTimeout (504) or CodeOutcomeUnknown (502), not
 // retryable, and ListCommands tells whether the command was accepted. A
 // 2xx answer that cannot be read or lacks a CommandId is CodeOutcomeUnknown,
-// never retried. Invocations are made non-replayable so that net/http
+// never retried.
+//
+// # Finding a command whose answer was lost
+//
+// NewMarker makes a random marker and Mark appends it to a command as a
+// last line holding a shell comment ("# hpcgate:<26 base32 characters>").
+// FindMarked reads ListCommands of the cluster, at most FindPages pages of
+// PageSize in E-HPC's order (the order is not documented, so it stops only
+// at a match or at the bound), and returns the command whose content
+// carries the marker: the CommandId of an invocation whose answer was
+// lost, found without sending anything again. Whether the comment line is
+// inert after a given command is for the caller to establish. Invocations are made non-replayable so that net/http
 // cannot resend one by itself (it does so for a plain GET on a kept-alive
 // connection that fails), and reuse a kept-alive connection only when it
 // has been idle for less than 5 s, so that a connection the server has

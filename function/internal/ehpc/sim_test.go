@@ -351,7 +351,8 @@ func TestSimFaultsNeverRunTwice(t *testing.T) {
 			if _, err := c.Invoke(t.Context(), simRequest("echo warm-up")); err != nil {
 				t.Fatal(err)
 			}
-			cmd := "echo " + strings.ReplaceAll(name, " ", "-")
+			marker := NewMarker()
+			cmd := Mark("echo "+strings.ReplaceAll(name, " ", "-"), marker)
 			f := tc.fault
 			f.Action = ActionInvokeShellCommand
 			s.Inject(f)
@@ -380,6 +381,24 @@ func TestSimFaultsNeverRunTwice(t *testing.T) {
 			}
 			if got := s.Invocations(); got != tc.wantRuns+1 {
 				t.Errorf("Invocations = %d, want %d", got, tc.wantRuns+1)
+			}
+			// The marker finds what ran, and only that.
+			found, err := c.FindMarked(t.Context(), simulator.DefaultClusterID, marker)
+			if err != nil {
+				t.Fatalf("FindMarked: %v", err)
+			}
+			// The simulator lists newest first: a hit is the first command
+			// read; without one, only the warm-up is listed.
+			if found.Found() != (tc.wantRuns == 1) || found.Searched != 1 || found.Total != tc.wantRuns+1 {
+				t.Fatalf("FindMarked = %+v, want found=%v after reading 1 of %d", found, tc.wantRuns == 1, tc.wantRuns+1)
+			}
+			if tc.wantRuns == 1 {
+				if found.Command.Content != cmd || (tc.wantCode == "" && found.Command.CommandID != inv.CommandID) {
+					t.Errorf("found %+v, want the command sent (id %q)", found.Command, inv.CommandID)
+				}
+				if err := s.Wait(ctxTimeout(t, 10*time.Second), found.Command.CommandID); err != nil {
+					t.Errorf("the recovered CommandId is not the simulator's: %v", err)
+				}
 			}
 		})
 	}

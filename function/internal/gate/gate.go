@@ -2,6 +2,21 @@
 // trigger: validate, analyse the command, authorize it, invoke E-HPC, wait,
 // normalize. Each request leaves exactly one audit record, and each way out
 // of the pipeline is the same hpcgate.Result shape.
+//
+// A command is never sent twice. E-HPC gets the canonical form of the
+// command followed by a comment line with a random marker (ehpc.Mark),
+// when the analyser confirms that the line changes nothing the command
+// runs and the text stays within 2,048 characters; the result and the
+// audit record show the canonical form without it. When the answer to
+// InvokeShellCommand is lost after the command may have left
+// (OutcomeUnknown, or a timeout after sending), the gate looks the marker
+// up in ListCommands within what the deadline leaves (at most 10 s, two
+// tries 0.5 s apart). Found, the invocation goes on as if its answer had
+// arrived: status accepted with the CommandId, or the outcome when the
+// caller waits; only E-HPC's RequestId is missing. Not found, the error
+// stays, not retryable, and its message names the marker and says what
+// the look-up showed: a command may still arrive later, so the gate cannot
+// promise that nothing runs.
 package gate
 
 import (
@@ -33,6 +48,7 @@ type commander interface {
 	Invoke(ctx context.Context, r hpcgate.Request) (ehpc.Invocation, error)
 	Wait(ctx context.Context, clusterID, commandID string) (ehpc.Outcome, error)
 	Results(ctx context.Context, clusterID, commandID string) (ehpc.Outcome, error)
+	FindMarked(ctx context.Context, clusterID, marker string) (ehpc.MarkSearch, error)
 }
 
 // Options bound what a request may ask for and say where it runs.
@@ -105,7 +121,18 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 		return res
 	}
 
-	inv, err := g.cmd.Invoke(ctx, req)
+	// E-HPC gets the canonical form with a marker line, so that the
+	// command can be found if the answer is lost; the result and the
+	// audit record keep the canonical form.
+	wire := req
+	var marker, why string
+	wire.Command, marker, why = g.mark(an)
+	inv, err := g.cmd.Invoke(ctx, wire)
+	if err != nil && lostAnswer(err) {
+		// Found, the invocation goes on as if its answer had arrived.
+		rec.InternalError = err
+		inv, err = g.recoverInvocation(ctx, req, marker, why, err)
+	}
 	if err != nil {
 		return g.fail(&rec, res, hpcgate.StatusError, err)
 	}

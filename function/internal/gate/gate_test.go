@@ -29,8 +29,11 @@ func (f *fakeAuth) Decide(_ context.Context, q policy.Query) (hpcgate.Decision, 
 type fakeCmd struct {
 	invoke  func(r hpcgate.Request) (ehpc.Invocation, error)
 	wait    func(ctx context.Context) (ehpc.Outcome, error)
+	find    func(marker string) (ehpc.MarkSearch, error) // nil: nothing listed
 	invoked []hpcgate.Request
 	waited  int
+	waitIDs []string
+	markers []string // looked up
 }
 
 func (f *fakeCmd) Invoke(_ context.Context, r hpcgate.Request) (ehpc.Invocation, error) {
@@ -38,9 +41,18 @@ func (f *fakeCmd) Invoke(_ context.Context, r hpcgate.Request) (ehpc.Invocation,
 	return f.invoke(r)
 }
 
-func (f *fakeCmd) Wait(ctx context.Context, _, _ string) (ehpc.Outcome, error) {
+func (f *fakeCmd) Wait(ctx context.Context, _, commandID string) (ehpc.Outcome, error) {
 	f.waited++
+	f.waitIDs = append(f.waitIDs, commandID)
 	return f.wait(ctx)
+}
+
+func (f *fakeCmd) FindMarked(_ context.Context, _, marker string) (ehpc.MarkSearch, error) {
+	f.markers = append(f.markers, marker)
+	if f.find == nil {
+		return ehpc.MarkSearch{}, nil
+	}
+	return f.find(marker)
 }
 
 func (f *fakeCmd) Results(ctx context.Context, _, _ string) (ehpc.Outcome, error) { return f.wait(ctx) }

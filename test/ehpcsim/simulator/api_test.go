@@ -160,4 +160,11 @@ func TestListCommandsNewestFirst(t *testing.T) {
 	if s.Runs("echo a") != 1 || s.Runs("echo b") != 1 || s.Runs("echo") != 0 {
 		t.Error("Runs() miscounts")
 	}
+	word := func(c string) string { return strings.Fields(c)[0] }
+	if got := s.RunsBy(word); len(got) != 1 || got["echo"] != 2 {
+		t.Errorf("RunsBy(first word) = %v, want echo: 2", got)
+	}
+	if got := s.RunsBy(func(c string) string { return c }); len(got) != 2 || got["echo b"] != 1 {
+		t.Errorf("RunsBy(identity) = %v, want Runs", got)
+	}
 }

@@ -369,6 +369,23 @@ func (s *Simulator) Runs(command string) int {
 	return s.runs[command]
 }
 
+// RunsBy returns how many accepted invocations there were per key of
+// their Command, the text E-HPC received (RunsBy(identity)[c] == Runs(c)).
+// key is called without the simulator's lock held.
+func (s *Simulator) RunsBy(key func(command string) string) map[string]int {
+	s.mu.Lock()
+	runs := make(map[string]int, len(s.runs))
+	for c, n := range s.runs {
+		runs[c] = n
+	}
+	s.mu.Unlock()
+	out := make(map[string]int, len(runs))
+	for c, n := range runs {
+		out[key(c)] += n
+	}
+	return out
+}
+
 // Calls returns every request received so far, oldest answer first.
 func (s *Simulator) Calls() []Call {
 	s.mu.Lock()

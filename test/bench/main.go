@@ -416,7 +416,7 @@ func gatewayRuns(ctx context.Context, s settings, work, gateway, ehpcsim string)
 	}
 	added := median(tg) - median(td)
 	rows := []row{{
-		figure: "request, POST /v1/commands wait:false (p50, JWT ES256 verify included)", value: fmtDur(median(tg)),
+		figure: "request, POST /v1/commands wait:false (p50, one ES256 token, verified once)", value: fmtDur(median(tg)),
 		baseline: fmtDur(median(td)) + " direct SDK call", compare: "+" + fmtDur(added), goal: "≤ +1 ms", pass: passed(added <= time.Millisecond),
 	}}
 	rows = append(rows, row{figure: "  same, p99", value: fmtDur(pct(tg, 0.99)), baseline: fmtDur(pct(td, 0.99)), compare: "+" + fmtDur(pct(tg, 0.99)-pct(td, 0.99)), goal: "—"})

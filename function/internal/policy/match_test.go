@@ -167,3 +167,23 @@ func TestForAnyValueForms(t *testing.T) {
 		}
 	}
 }
+
+// TestOddAttachmentIDs: ids are data, never format strings or Rego syntax.
+func TestOddAttachmentIDs(t *testing.T) {
+	for _, id := range []string{"50%s", `a"b`, "x]y", "ünïcode", "a\\b", "%!v"} {
+		src := fmt.Sprintf(`{"policies": {"P": {"Version": "1", "Statement": [{"Sid": "A", "Effect": "Allow", "Action": "ehpc:*", "Resource": "*"}]}},
+			"attachments": {"user": {%[1]q: ["P"]}, "group": {%[1]q: ["P"]}}}`, id)
+		s, err := Compile(t.Context(), fstest.MapFS{"g.json": {Data: []byte(src)}}, "test")
+		if err != nil {
+			t.Fatalf("%q: %v", id, err)
+		}
+		for _, p := range []hpcgate.Principal{{Type: "user", ID: id}, {Type: "user", ID: "other", Groups: []string{id}}} {
+			if d, err := NewEngine(s).Decide(t.Context(), query(p)); err != nil || !d.Allow {
+				t.Errorf("%q as %+v: decision %+v, %v; want allow", id, p, d, err)
+			}
+		}
+		if d, err := NewEngine(s).Decide(t.Context(), query(hpcgate.Principal{Type: "user", ID: "other"})); err != nil || d.Allow {
+			t.Errorf("%q: another user: decision %+v, %v; want deny", id, d, err)
+		}
+	}
+}

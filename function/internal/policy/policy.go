@@ -235,12 +235,15 @@ type compiled struct {
 var gateActions = []string{hpcgate.ActionInvoke, hpcgate.ActionListResults}
 
 // build compiles governance data into Rego, the package hpcgate.gov the
-// RAM library reads: deny[<action>][<type>] and allow[<action>][<type>]
-// hold the reasons of the matching statements attached to principals of
-// type user or service. There is one rule per statement, attachment and
-// gate action the statement's Action matches; its body tests the
-// principal (its id, a group of a user, or nothing for "*"), the
-// Resource and the Condition.
+// RAM library reads. deny[<action>][<type>] holds the reasons of the
+// matching Deny statements attached to principals of type user or
+// service: one rule per statement, attachment and gate action the
+// statement's Action matches, whose body tests the principal (its id, a
+// group of a user, or nothing for "*"), the Resource and the Condition.
+// allow_id[<action>][<type>][<id>], allow_any[<action>][<type>] and
+// allow_group[<action>][<group>] hold the reason of the first matching
+// Allow statement of an attachment: one chain of rules per attachment and
+// action, testing the Resource and the Condition.
 func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	lib, err := fs.ReadFile(policies.Library, policies.LibraryFile)
 	if err != nil {
@@ -283,10 +286,10 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 				body = append(body, c.expr)
 			}
 			if alts == nil {
-				cs.bodies = []string{strings.Join(body, "\n\t")}
+				cs.bodies = []string{joinBody(body...)}
 			}
 			for _, a := range alts {
-				cs.bodies = append(cs.bodies, strings.Join(append([]string{a}, body...), "\n\t"))
+				cs.bodies = append(cs.bodies, joinBody(append([]string{a}, body...)...))
 			}
 			byPolicy[pname] = append(byPolicy[pname], cs)
 		}
@@ -305,18 +308,19 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	for _, typ := range sortedKeys(g.attachments) {
 		ids := g.attachments[typ]
 		for _, id := range sortedKeys(ids) {
-			var guard, chain string
+			var guard string
+			var chain func(action string) string // the head of the Allow chain
 			ptype := typ
 			switch {
 			case typ == "group":
 				guard = fmt.Sprintf("%s in input.principal.groups", lit(id))
 				ptype = "user"
-				chain = "allow_group[%s][" + lit(id) + "]"
+				chain = func(a string) string { return "allow_group[" + lit(a) + "][" + lit(id) + "]" }
 			case id == "*":
-				chain = "allow_any[%s]." + typ
+				chain = func(a string) string { return "allow_any[" + lit(a) + "]." + typ }
 			default:
 				guard = fmt.Sprintf("input.principal.id == %s", lit(id))
-				chain = "allow_id[%s]." + typ + "[" + lit(id) + "]"
+				chain = func(a string) string { return "allow_id[" + lit(a) + "]." + typ + "[" + lit(id) + "]" }
 			}
 			allows := map[string][]string{} // action -> "reason if {body}" links
 			seen := map[string]bool{}
@@ -332,18 +336,14 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 								allows[a] = append(allows[a], fmt.Sprintf("%s if {\n\t%s\n}", cs.reason, cmp.Or(body, "true")))
 								continue
 							}
-							body = strings.Trim(guard+"\n\t"+body, "\n\t")
-							if body != "" {
-								body = " if {\n\t" + body + "\n}"
-							}
-							fmt.Fprintf(&src, "deny[%s].%s contains %s%s\n\n", lit(a), ptype, cs.reason, body)
+							fmt.Fprintf(&src, "deny[%s].%s contains %s if {\n\t%s\n}\n\n", lit(a), ptype, cs.reason, cmp.Or(joinBody(guard, body), "true"))
 						}
 					}
 				}
 			}
 			for _, a := range gateActions {
 				if links := allows[a]; len(links) > 0 {
-					fmt.Fprintf(&src, "%s := %s\n\n", fmt.Sprintf(chain, lit(a)), strings.Join(links, " else := "))
+					fmt.Fprintf(&src, "%s := %s\n\n", chain(a), strings.Join(links, " else := "))
 				}
 			}
 		}
@@ -365,6 +365,11 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 		modules[m.Package.Location.File] = m
 	}
 	return &compiled{modules: modules, globs: strings.Count(src.String(), "glob.match(")}, nil
+}
+
+// joinBody joins the non-empty expressions of a rule body, one per line.
+func joinBody(exprs ...string) string {
+	return strings.Join(slices.DeleteFunc(slices.Clone(exprs), func(e string) bool { return e == "" }), "\n\t")
 }
 
 // wildcardMatch reports whether s matches pattern, where * is any run of

@@ -453,7 +453,13 @@ func (p retryPolicy) sleep(ctx context.Context, n int) bool {
 	if p.attempts > 0 && n+1 >= p.attempts {
 		return false
 	}
-	d := p.delay(n)
+	return Pause(ctx, p.delay(n))
+}
+
+// Pause waits d and reports true, unless ctx ends first or would end
+// within d: then it reports false (at once when the deadline is nearer
+// than d, since whatever follows the pause would have no time left).
+func Pause(ctx context.Context, d time.Duration) bool {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
 		return false
 	}

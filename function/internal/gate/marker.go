@@ -119,7 +119,7 @@ func (g *Gate) recoverInvocation(ctx context.Context, req hpcgate.Request, marke
 			}
 			return ehpc.Invocation{CommandID: s.Command.CommandID, InstanceIDs: ids}, nil
 		}
-		if try >= findTries || !pause(fctx, findPause) {
+		if try >= findTries || !ehpc.Pause(fctx, findPause) {
 			break
 		}
 	}
@@ -133,19 +133,4 @@ func (g *Gate) recoverInvocation(ctx context.Context, req hpcgate.Request, marke
 	e.Message += fmt.Sprintf("; E-HPC lists no command carrying the marker %q (searched %d of the %d commands it keeps for the cluster); if the command arrives later, ListCommands shows it with that marker", marker, s.Searched, s.Total)
 	log.WarnContext(ctx, "invocation outcome unknown; no command carries its marker", "searched", s.Searched, "total", s.Total)
 	return ehpc.Invocation{}, &e
-}
-
-// pause waits d unless ctx ends first or would end within d.
-func pause(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

@@ -58,9 +58,12 @@ decision := {"allow": false, "reasons": reasons} if {
 # The loader writes the positive single-key and ForAllValues forms inline
 # (e.g. input.keys["ehpc:Timeout"] <= 600), a negated operator as "not" of
 # the positive call, ForAnyValue:X as any_X, ForAnyValue:NotX as
-# "not all_X" and ForAllValues:NotX as "not any_X" (AWS IAM semantics). A
-# key the request lacks makes every positive test fail. Multi-valued keys
-# are always present (empty lists when the request has no command).
+# "not all_X" and ForAllValues:NotX as "not any_X" (AWS IAM semantics);
+# every ForAnyValue test behind a guard that the key has a value, and
+# ForAnyValue:StringEquals as one rule per value ("v" in input.keys[k]),
+# both forms OPA's rule index decides. A key the request lacks makes every
+# positive test fail. Multi-valued keys are always present (empty lists
+# when the request has no command).
 
 # StringEquals: the value is one of set.
 eq(k, set) if set[input.keys[k]]

@@ -102,35 +102,7 @@ func startLocal(t *testing.T, endpoint string, p *idp, env ...string) *local {
 }
 
 // result is the normalized result as a caller reads it.
-type result struct {
-	Status  string `json:"status"`
-	Request struct {
-		ClusterID string `json:"clusterId"`
-		Command   string `json:"command"`
-	} `json:"request"`
-	Decision *struct {
-		Allow   bool `json:"allow"`
-		Reasons []struct {
-			Effect, Policy, Sid, Detail string
-		} `json:"reasons"`
-	} `json:"decision"`
-	CommandID   string   `json:"commandId"`
-	InstanceIDs []string `json:"instanceIds"`
-	Results     []struct {
-		InstanceID string `json:"instanceId"`
-		Status     string `json:"status"`
-		ExitCode   int    `json:"exitCode"`
-		Output     string `json:"output"`
-	} `json:"results"`
-	Summary *struct{ Nodes, Succeeded, Failed, Running int } `json:"summary"`
-	Error   *struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		HTTPStatus int    `json:"httpStatus"`
-		Retryable  bool   `json:"retryable"`
-		Source     string `json:"source"`
-	} `json:"error"`
-}
+type result = harness.Result
 
 func (l *local) do(t *testing.T, method, path, token string, body any) (int, result, []byte) {
 	t.Helper()

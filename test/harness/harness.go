@@ -265,7 +265,10 @@ type Result struct {
 		Command   string `json:"command"`
 	} `json:"request"`
 	Decision *struct {
-		Allow bool `json:"allow"`
+		Allow   bool `json:"allow"`
+		Reasons []struct {
+			Effect, Policy, Sid, Detail string
+		} `json:"reasons"`
 	} `json:"decision"`
 	CommandID   string   `json:"commandId"`
 	RequestID   string   `json:"requestId"`
@@ -276,7 +279,8 @@ type Result struct {
 		ExitCode   int    `json:"exitCode"`
 		Output     string `json:"output"`
 	} `json:"results"`
-	Error *struct {
+	Summary *struct{ Nodes, Succeeded, Failed, Running int } `json:"summary"`
+	Error   *struct {
 		Code       string `json:"code"`
 		Message    string `json:"message"`
 		HTTPStatus int    `json:"httpStatus"`

@@ -3,21 +3,21 @@
 # description: |
 #   Evaluates governance data in Alibaba Cloud RAM grammar for one request.
 #   The loader validates the governance JSON and compiles it into the
-#   package hpcgate.gov. deny[<action>][<type>] holds the reasons of the
-#   matching Deny statements attached to principals of type user or service:
-#   one rule per statement, attachment and action, whose body tests the
-#   principal (its id, one of a user's groups, or nothing for "*"), the
-#   Resource and the Condition. allow_id[<action>][<type>][<id>],
-#   allow_any[<action>][<type>] and allow_group[<action>][<group>] hold the
-#   reason of the first matching Allow statement attached to a principal,
-#   to every principal of a type, or to a group: one chain of rules (rule,
-#   else, ...) per attachment and action, in policy and statement order.
-#   Tests are written inline, in forms OPA's rule index decides where they
-#   can, so that the statements of other principals, and most that cannot
-#   match the request, are never evaluated; the rest call the condition
-#   functions below. Action and NotAction are matched (ignoring case)
-#   against the gate's two actions when the set loads; input.action is one
-#   of them, spelled as the gate spells it.
+#   package hpcgate.gov. deny holds the reasons of the matching Deny
+#   statements and of extension rules: one rule per statement and
+#   attachment. allow is the reason of the first matching Allow statement:
+#   one chain of rules (rule, else, ...) over the principal's own
+#   attachments, then those to every principal of its type, then its
+#   groups', each in policy and statement order. Every rule first tests
+#   the action (when the statement applies to one), the principal type
+#   and the principal (its id, one of a user's groups, or nothing for
+#   "*"), then the Resource and the Condition. Tests are written inline,
+#   in forms OPA's rule index decides where they can, so that the
+#   statements of other principals, and most that cannot match the
+#   request, are never evaluated; the rest call the condition functions
+#   below. Action and NotAction are matched (ignoring case) against the
+#   gate's two actions when the set loads; input.action is one of them,
+#   spelled as the gate spells it.
 #
 #   Input: principal {type, id, groups}, action, resource and keys (every
 #   condition key of the request; multi-valued keys are lists of strings).
@@ -25,33 +25,18 @@
 #   extension's deny that is not a string) makes the gate fail closed.
 package hpcgate.ram
 
-# The reasons of the matching Deny statements attached to the principal,
-# to every principal of its type ("*") and, for a user, to its groups; and
-# of extension rules.
-denies contains r if some r in data.hpcgate.gov.deny[input.action][input.principal.type]
-
-denies contains r if some r in data.hpcgate.extensions.denies
-
-# The reason of the first matching Allow: of the principal's own
-# attachments, else of those to every principal of its type, else of its
-# groups' in the order the token lists them.
-allowed := r if {
-	r := data.hpcgate.gov.allow_id[input.action][input.principal.type][input.principal.id]
-} else := r if {
-	r := data.hpcgate.gov.allow_any[input.action][input.principal.type]
-} else := rs[0] if {
-	input.principal.type == "user"
-	rs := [r | some g in input.principal.groups; r := data.hpcgate.gov.allow_group[input.action][g]]
-}
-
 # Explicit deny (statements or extension rules) wins, then an allow, else
-# the implicit deny; allows are looked at only when nothing denies. Deny
+# the implicit deny; the allow is looked at only when nothing denies. Deny
 # reasons come sorted.
 decision := {"allow": false, "reasons": reasons} if {
-	reasons := [r | some r in denies]
-	reasons != []
-} else := {"allow": true, "reasons": [r]} if {
-	r := allowed
+	some _ in data.hpcgate.gov.deny
+	reasons := [r | some r in data.hpcgate.gov.deny]
+} else := d if {
+	d := data.hpcgate.gov.allow_own
+} else := d if {
+	d := data.hpcgate.gov.allow_any
+} else := ds[0] if {
+	ds := [d | some g in input.principal.groups; d := data.hpcgate.gov.allow_group[g]]
 } else := {"allow": false, "reasons": [{"effect": "Deny", "detail": "no statement allows"}]}
 
 # Condition functions: the positive test of an operator family on one key.
@@ -114,8 +99,9 @@ num_in(k, nums) if input.keys[k] in nums
 # RFC 3339.
 date_in(k, nums) if time.parse_rfc3339_ns(input.keys[k]) in nums
 
-# IpAddress: cidrs[false] are the IPv4 ranges, cidrs[true] the IPv6 ones,
-# so that an IPv6 address never matches an IPv4 range.
+# IpAddress, for NotIpAddress (the positive test is written inline):
+# cidrs[false] are the IPv4 ranges, cidrs[true] the IPv6 ones, so that an
+# IPv6 address never matches an IPv4 range.
 ip_in(k, cidrs) if {
 	ip := input.keys[k]
 	some cidr in cidrs[contains(ip, ":")]

@@ -154,6 +154,35 @@ test_ipv6_never_matches_ipv4_range if {
 	allowed("t-NotIp", {"acs:SourceIp": "::ffff:10.1.2.3"})
 }
 
+# Each form of the inline IpAddress test: IPv4 ranges only, plain IPv6
+# ranges only, IPv4-mapped IPv6 ranges, and all three in one list.
+test_ip_address_forms if {
+	allowed("t-Ip4", {"acs:SourceIp": "10.1.2.3"})
+	allowed("t-Ip4", {"acs:SourceIp": "192.168.3.3"})
+	not allowed("t-Ip4", {"acs:SourceIp": "11.1.2.3"})
+	not allowed("t-Ip4", {"acs:SourceIp": "::ffff:10.1.2.3"})
+	not allowed("t-Ip4", {"acs:SourceIp": "2001:db8::1"})
+
+	allowed("t-Ip6", {"acs:SourceIp": "2001:db8::1"})
+	not allowed("t-Ip6", {"acs:SourceIp": "2001:db9::1"})
+	not allowed("t-Ip6", {"acs:SourceIp": "10.1.2.3"})
+	not allowed("t-Ip6", {"acs:SourceIp": "::ffff:10.1.2.3"})
+
+	allowed("t-Ip4in6", {"acs:SourceIp": "::ffff:10.1.2.3"})
+	not allowed("t-Ip4in6", {"acs:SourceIp": "::ffff:11.1.2.3"})
+	not allowed("t-Ip4in6", {"acs:SourceIp": "10.1.2.3"})
+	not allowed("t-Ip4in6", {"acs:SourceIp": "2001:db8::1"})
+	not allowed_without("t-Ip4in6", "acs:SourceIp")
+
+	allowed("t-IpAll", {"acs:SourceIp": "10.1.2.3"})
+	allowed("t-IpAll", {"acs:SourceIp": "2001:db8::1"})
+	allowed("t-IpAll", {"acs:SourceIp": "::ffff:172.16.0.1"})
+	not allowed("t-IpAll", {"acs:SourceIp": "::ffff:10.1.2.3"})
+	not allowed("t-IpAll", {"acs:SourceIp": "172.16.0.1"})
+	not allowed("t-IpAll", {"acs:SourceIp": "11.1.2.3"})
+	not allowed_without("t-IpAll", "acs:SourceIp")
+}
+
 test_not_ip_address if {
 	not allowed("t-NotIp", {"acs:SourceIp": "10.9.9.9"})
 	allowed("t-NotIp", {"acs:SourceIp": "11.0.0.1"})

@@ -189,6 +189,20 @@ func (g *governance) finish() error {
 	return nil
 }
 
+// usedKeys returns the condition keys the governance data tests, and the
+// cluster id that Resource tests read.
+func (g *governance) usedKeys() map[string]bool {
+	used := map[string]bool{"ehpc:ClusterId": true}
+	for _, p := range g.policies {
+		for _, st := range p.statements {
+			for _, c := range st.conditions {
+				used[c.key] = true
+			}
+		}
+	}
+	return used
+}
+
 func strictDecode(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -568,13 +582,50 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 				v6 = append(v6, p.String())
 			}
 		}
-		call = fmt.Sprintf("data.hpcgate.ram.ip_in(%s, {false: %s, true: %s})", k, litList(v4), litList(v6))
-		if spec.neg {
-			call = "not " + call
+		if spec.neg { // see the String case
+			return fmt.Sprintf("not data.hpcgate.ram.ip_in(%s, {false: %s, true: %s})", k, litList(v4), litList(v6)), nil
 		}
-		return call, nil
+		return ipTest("input.keys["+k+"]", v4, v6), nil
 	}
 	return "", fmt.Errorf("unsupported operator family %s", spec.f)
+}
+
+// ipTest is the inline form of IpAddress for the address at ref: any of
+// the ranges holds it, and an IPv4 range only an address without ":" (an
+// IPv6 address, IPv4-mapped ones included, never matches an IPv4 range).
+// net.cidr_contains never matches a plain IPv6 range with an IPv4
+// address, so those need no guard; an IPv4-mapped IPv6 range is tested
+// only against IPv6 addresses, as ip_in does.
+func ipTest(ref string, v4, v6 []string) string {
+	any := func(cidrs []string) string {
+		tests := make([]string, len(cidrs))
+		for i, c := range cidrs {
+			tests[i] = fmt.Sprintf("net.cidr_contains(%s, %s)", lit(c), ref)
+		}
+		return strings.Join(tests, " or ")
+	}
+	var plain, mapped []string
+	for _, c := range v6 {
+		if netip.MustParsePrefix(c).Addr().Is4In6() {
+			mapped = append(mapped, c)
+		} else {
+			plain = append(plain, c)
+		}
+	}
+	var alts []string
+	if len(v4) > 0 {
+		alts = append(alts, fmt.Sprintf("{%s; not contains(%s, \":\")}", any(v4), ref))
+	}
+	if len(plain) > 0 {
+		alts = append(alts, any(plain))
+	}
+	if len(mapped) > 0 {
+		alts = append(alts, fmt.Sprintf("{%s; contains(%s, \":\")}", any(mapped), ref))
+	}
+	if len(alts) == 1 {
+		return strings.TrimSuffix(strings.TrimPrefix(alts[0], "{"), "}")
+	}
+	return strings.Join(alts, " or ")
 }
 
 // maxIndexedValues bounds the values of a ForAnyValue:StringEquals

@@ -61,11 +61,14 @@ func Resource(region, account, clusterID string) string {
 // input builds the whole evaluation input of q (what extension rules see)
 // directly as an AST value: this skips the reflection of
 // ast.InterfaceToValue on the hot path.
-func input(q Query, now time.Time) ast.Value { return buildInput(q, now, true) }
+func input(q Query, now time.Time) ast.Value { return buildInput(q, now, true, nil) }
 
 // buildInput builds the evaluation input of q; unless full, only what the
-// RAM library reads: principal, action, resource and keys.
-func buildInput(q Query, now time.Time, full bool) ast.Value {
+// RAM library reads: principal, action, resource and the keys in used.
+// Building the input costs about as much as a small evaluation, so the
+// keys no statement tests are left out.
+func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Value {
+	need := func(k string) bool { return full || used[k] }
 	r := q.Request
 	resource := Resource(q.Region, q.Account, r.ClusterID)
 
@@ -78,21 +81,26 @@ func buildInput(q Query, now time.Time, full bool) ast.Value {
 		principal.Insert(sterm("mfa"), ast.InternedTerm(*q.Principal.MFA))
 	}
 	keys := ast.NewObjectWithCapacity(len(conditionKeys))
-	for _, kv := range [...][2]*ast.Term{
-		item("ehpc:ClusterId", ast.StringTerm(r.ClusterID)),
-		item("ehpc:WorkingDir", ast.StringTerm(r.WorkingDir)),
-		item("ehpc:Timeout", ast.InternedTerm(r.Timeout)),
-		item("ehpc:InstanceId", stringArray(r.InstanceIDs)),
-		item("hpcgate:TargetsAllNodes", ast.InternedTerm(len(r.InstanceIDs) == 0)),
-		item("hpcgate:InstanceCount", ast.InternedTerm(len(r.InstanceIDs))),
-	} {
-		keys.Insert(kv[0], kv[1])
+	put := func(k string, v *ast.Term) {
+		if need(k) {
+			keys.Insert(sterm(k), v)
+		}
 	}
+	put("ehpc:ClusterId", ast.StringTerm(r.ClusterID))
+	if need("ehpc:WorkingDir") {
+		put("ehpc:WorkingDir", ast.StringTerm(r.WorkingDir))
+	}
+	put("ehpc:Timeout", ast.InternedTerm(r.Timeout))
+	if need("ehpc:InstanceId") {
+		put("ehpc:InstanceId", stringArray(r.InstanceIDs))
+	}
+	put("hpcgate:TargetsAllNodes", ast.InternedTerm(len(r.InstanceIDs) == 0))
+	put("hpcgate:InstanceCount", ast.InternedTerm(len(r.InstanceIDs)))
 	if q.Principal.Type != "" {
-		keys.Insert(sterm("hpcgate:PrincipalType"), sterm(q.Principal.Type))
+		put("hpcgate:PrincipalType", sterm(q.Principal.Type))
 	}
 	if q.Trigger != "" {
-		keys.Insert(sterm("hpcgate:Trigger"), sterm(q.Trigger))
+		put("hpcgate:Trigger", sterm(q.Trigger))
 	}
 	// The context object is for extension rules only.
 	ctx := ast.NewObject()
@@ -102,26 +110,28 @@ func buildInput(q Query, now time.Time, full bool) ast.Value {
 		}
 		// An address that does not parse is an absent key: positive IP
 		// operators then fail and NotIpAddress matches.
-		if a, err := netip.ParseAddr(q.Context.SourceIP); err == nil {
-			keys.Insert(sterm("acs:SourceIp"), ast.StringTerm(a.WithZone("").String()))
+		if a, err := netip.ParseAddr(q.Context.SourceIP); err == nil && need("acs:SourceIp") {
+			put("acs:SourceIp", ast.StringTerm(a.WithZone("").String()))
 		}
 	}
 	if st := q.Context.SecureTransport; st != nil {
 		if full {
 			ctx.Insert(sterm("secureTransport"), ast.InternedTerm(*st))
 		}
-		keys.Insert(sterm("acs:SecureTransport"), ast.InternedTerm(*st))
+		put("acs:SecureTransport", ast.InternedTerm(*st))
 	}
 	if q.Context.CurrentTime != nil {
 		now = *q.Context.CurrentTime
 	}
-	t := ast.StringTerm(now.UTC().Format(time.RFC3339Nano))
-	if full {
-		ctx.Insert(sterm("currentTime"), t)
+	if need("acs:CurrentTime") {
+		t := ast.StringTerm(now.UTC().Format(time.RFC3339Nano))
+		if full {
+			ctx.Insert(sterm("currentTime"), t)
+		}
+		put("acs:CurrentTime", t)
 	}
-	keys.Insert(sterm("acs:CurrentTime"), t)
 	if q.Principal.MFA != nil {
-		keys.Insert(sterm("acs:MFAPresent"), ast.InternedTerm(*q.Principal.MFA))
+		put("acs:MFAPresent", ast.InternedTerm(*q.Principal.MFA))
 	}
 
 	in := ast.NewObject(
@@ -148,12 +158,18 @@ func buildInput(q Query, now time.Time, full bool) ast.Value {
 	if a == nil {
 		a = &hpcgate.Analysis{}
 	}
-	keys.Insert(sterm("hpcgate:Program"), stringArray(a.Programs))
-	keys.Insert(sterm("hpcgate:CommandLine"), stringArray(a.CommandLines))
-	keys.Insert(sterm("hpcgate:ShellFeature"), stringArray(a.Features))
-	keys.Insert(sterm("hpcgate:OutputRedirect"), stringArray(a.OutputRedirects))
-	keys.Insert(sterm("hpcgate:InputRedirect"), stringArray(a.InputRedirects))
-	keys.Insert(sterm("hpcgate:AssignedVariable"), stringArray(a.AssignedVariables))
+	for _, kv := range [...]struct {
+		k  string
+		vs []string
+	}{
+		{"hpcgate:Program", a.Programs}, {"hpcgate:CommandLine", a.CommandLines}, {"hpcgate:ShellFeature", a.Features},
+		{"hpcgate:OutputRedirect", a.OutputRedirects}, {"hpcgate:InputRedirect", a.InputRedirects},
+		{"hpcgate:AssignedVariable", a.AssignedVariables},
+	} {
+		if need(kv.k) {
+			put(kv.k, stringArray(kv.vs))
+		}
+	}
 	if q.Analysis != nil && full {
 		simple := make([]*ast.Term, len(a.Simple))
 		for i, s := range a.Simple {

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/policies"
 )
 
 // doc wraps one statement into governance data with policy "P" attached to
@@ -337,4 +340,71 @@ func TestDecide(t *testing.T) {
 
 func contextWithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
+}
+
+// TestUsedKeysDecideAlike: a set without extension rules builds an input
+// with only the condition keys its statements test; its decisions must be
+// those made with every key present.
+func TestUsedKeysDecideAlike(t *testing.T) {
+	data, err := fs.ReadFile(policies.FS, "governance.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := Compile(t.Context(), fstest.MapFS{"governance.json": {Data: data}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if example.full || example.used["hpcgate:InstanceCount"] && example.used["acs:CurrentTime"] {
+		t.Fatalf("example set reads every key (full=%v, used=%v): the test compares nothing", example.full, example.used)
+	}
+	yes, no := true, false
+	var allowed, denied int
+	for _, s := range []*Set{example, syntheticSet(t, 100, 10)} {
+		all := *s
+		all.full, all.used = true, nil
+		for _, p := range []hpcgate.Principal{
+			{Type: "user", ID: "alice", Groups: []string{"researchers"}},
+			{Type: "user", ID: "bob", Groups: []string{"hpc-operators"}, MFA: &yes},
+			{Type: "user", ID: "bob", Groups: []string{"hpc-operators"}, MFA: &no},
+			{Type: "service", ID: "oss:raw-data"},
+			{Type: "user", ID: "u0", Groups: []string{"g1"}},
+			{Type: "user", ID: "u3", Groups: []string{"g3", "staff"}},
+		} {
+			for _, ip := range []string{"", "10.20.0.5", "::ffff:10.20.0.5", "2001:db8:20::1", "192.0.2.1", "not-an-ip"} {
+				for _, st := range []*bool{nil, &yes, &no} {
+					for _, action := range gateActions {
+						for _, timeout := range []int{60, 900} {
+							q := query(p)
+							q.Request.ClusterID = []string{"ehpc-hz-abc", "ehpc-0-abc", "ehpc-3-x"}[timeout%7%3]
+							q.Request.Timeout, q.Action = timeout, action
+							q.Context.SourceIP, q.Context.SecureTransport = ip, st
+							if action == hpcgate.ActionListResults {
+								q.Analysis = nil
+							}
+							want, err := all.decide(t.Context(), q, time.Now())
+							if err != nil {
+								t.Fatal(err)
+							}
+							got, err := s.decide(t.Context(), q, time.Now())
+							if err != nil {
+								t.Fatal(err)
+							}
+							if !reflect.DeepEqual(got, want) {
+								t.Fatalf("%+v: with the used keys %+v, with every key %+v", q, got, want)
+							}
+							if got.Allow {
+								allowed++
+							} else {
+								denied++
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if allowed == 0 || denied == 0 {
+		t.Fatalf("%d allowed, %d denied: the queries do not exercise the policies", allowed, denied)
+	}
+	t.Logf("%d allowed, %d denied alike", allowed, denied)
 }

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,8 +57,10 @@ type Set struct {
 	routes   []hpcgate.Route
 	query    rego.PreparedEvalQuery
 	// full: extension rules read the whole input; without them the RAM
-	// library reads only principal, action, resource and keys.
+	// library reads only principal, action, resource and keys, and of
+	// the keys only those in used.
 	full bool
+	used map[string]bool
 	// patterns keeps the compiled glob patterns of this set across
 	// evaluations (OPA's global cache holds only 100).
 	patterns cache.InterQueryValueCache
@@ -94,7 +95,7 @@ func Compile(ctx context.Context, fsys fs.FS, revision string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Set{revision: revision, routes: gov.routes, query: q, patterns: patterns, full: len(extensions) > 0}, nil
+	return &Set{revision: revision, routes: gov.routes, query: q, patterns: patterns, full: len(extensions) > 0, used: gov.usedKeys()}, nil
 }
 
 // load reads and validates the governance data and extension modules at
@@ -174,11 +175,11 @@ func extensionModule(modules []*ast.Module) *ast.Module {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("package hpcgate.extensions\n\n")
+	b.WriteString("package hpcgate.gov\n\n")
 	for _, p := range sortedKeys(pkgs) {
 		name := strings.TrimPrefix(p, "data.")
-		fmt.Fprintf(&b, "denies contains {\"effect\": \"Deny\", \"policy\": %q, \"detail\": r} if {\n\tsome r in %s.deny\n\tis_string(r)\n}\n\n", name, p)
-		fmt.Fprintf(&b, "denies contains {\"effect\": \"Deny\", \"policy\": %q, \"detail\": \"deny holds a value that is not a string\", \"invalid\": true} if {\n\tsome r in %s.deny\n\tnot is_string(r)\n}\n\n", name, p)
+		fmt.Fprintf(&b, "deny contains {\"effect\": \"Deny\", \"policy\": %q, \"detail\": r} if {\n\tsome r in %s.deny\n\tis_string(r)\n}\n\n", name, p)
+		fmt.Fprintf(&b, "deny contains {\"effect\": \"Deny\", \"policy\": %q, \"detail\": \"deny holds a value that is not a string\", \"invalid\": true} if {\n\tsome r in %s.deny\n\tnot is_string(r)\n}\n\n", name, p)
 	}
 	return ast.MustParseModuleWithOpts(b.String(), ast.ParserOptions{RegoVersion: ast.RegoV1})
 }
@@ -250,7 +251,7 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 		return nil, err
 	}
 	var src strings.Builder
-	src.WriteString("package hpcgate.gov\n\n")
+	src.WriteString("package hpcgate.gov\n\nimport future.keywords.or\n\n")
 	type compiledStatement struct {
 		effect  string   // "deny" or "allow"
 		reason  string   // the reason object, a Rego literal
@@ -294,57 +295,61 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 			byPolicy[pname] = append(byPolicy[pname], cs)
 		}
 	}
-	// Deny statements repeat per attachment as rules of one set, each
-	// guarded by a test of the principal that OPA's rule index decides:
-	// the index then picks the rules of the principal, its groups and its
-	// type, whatever the size of the policy set, and of those the few that
-	// can match the request; every match is a reason.
+	// Every rule is guarded by tests OPA's rule index decides: the action
+	// (when the statement applies to one gate action), the principal type
+	// and the principal (its id, one of a user's groups, or nothing for
+	// "*"). The index then picks the rules of the request's principal,
+	// whatever the size of the policy set, and of those the few that can
+	// match the request.
 	//
-	// Allow statements form one chain per attachment and action (rule,
-	// else, else, ... in policy and statement order), looked up by the
-	// attachment's id: evaluation stops at the first that matches, since
-	// one Allow is all a decision needs. The index skips, within a chain,
-	// the statements that cannot match.
+	// Deny statements repeat per attachment as rules of one set: every
+	// match is a reason. Allow statements form one chain per attachment
+	// (rule, else, else, ... in policy and statement order) whose value is
+	// the decision: evaluation stops at the first that matches, since one
+	// Allow is all a decision needs. The chains of attachments to one
+	// principal and to every principal of a type are definitions of one
+	// rule each (allow_own, allow_any): the guards leave at most one
+	// defined. A group's chain is allow_group[<group>].
 	for _, typ := range sortedKeys(g.attachments) {
-		ids := g.attachments[typ]
-		for _, id := range sortedKeys(ids) {
-			var guard string
-			var chain func(action string) string // the head of the Allow chain
-			ptype := typ
+		for _, id := range sortedKeys(g.attachments[typ]) {
+			guard := []string{"input.principal.type == " + lit(typ)}
+			head := "allow_own"
 			switch {
 			case typ == "group":
-				guard = fmt.Sprintf("%s in input.principal.groups", lit(id))
-				ptype = "user"
-				chain = func(a string) string { return "allow_group[" + lit(a) + "][" + lit(id) + "]" }
+				guard = []string{`input.principal.type == "user"`, lit(id) + " in input.principal.groups"}
+				head = "allow_group[" + lit(id) + "]"
 			case id == "*":
-				chain = func(a string) string { return "allow_any[" + lit(a) + "]." + typ }
+				head = "allow_any"
 			default:
-				guard = fmt.Sprintf("input.principal.id == %s", lit(id))
-				chain = func(a string) string { return "allow_id[" + lit(a) + "]." + typ + "[" + lit(id) + "]" }
+				guard = append(guard, "input.principal.id == "+lit(id))
 			}
-			allows := map[string][]string{} // action -> "reason if {body}" links
+			var links []string // "decision if {body}"
 			seen := map[string]bool{}
-			for _, p := range ids[id] {
+			for _, p := range g.attachments[typ][id] {
 				if seen[p] {
 					continue
 				}
 				seen[p] = true
 				for _, cs := range byPolicy[p] {
-					for _, a := range cs.actions {
-						for _, body := range cs.bodies {
-							if cs.effect == "allow" {
-								allows[a] = append(allows[a], fmt.Sprintf("%s if {\n\t%s\n}", cs.reason, cmp.Or(body, "true")))
-								continue
-							}
-							fmt.Fprintf(&src, "deny[%s].%s contains %s if {\n\t%s\n}\n\n", lit(a), ptype, cs.reason, cmp.Or(joinBody(guard, body), "true"))
+					var action string
+					switch len(cs.actions) {
+					case 0:
+						continue
+					case 1:
+						action = "input.action == " + lit(cs.actions[0])
+					}
+					for _, body := range cs.bodies {
+						body = joinBody(append([]string{action}, append(slices.Clone(guard), body)...)...)
+						if cs.effect == "allow" {
+							links = append(links, fmt.Sprintf("{\"allow\": true, \"reasons\": [%s]} if {\n\t%s\n}", cs.reason, body))
+							continue
 						}
+						fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", cs.reason, body)
 					}
 				}
 			}
-			for _, a := range gateActions {
-				if links := allows[a]; len(links) > 0 {
-					fmt.Fprintf(&src, "%s := %s\n\n", chain(a), strings.Join(links, " else := "))
-				}
+			if len(links) > 0 {
+				fmt.Fprintf(&src, "%s := %s\n\n", head, strings.Join(links, " else := "))
 			}
 		}
 	}
@@ -568,7 +573,7 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	timer := time.AfterFunc(EvalTimeout, cancel.Cancel)
-	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(buildInput(q, now, s.full)), rego.EvalExternalCancel(cancel),
+	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(buildInput(q, now, s.full, s.used)), rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(noMetrics), rawResult, rego.EvalInterQueryBuiltinValueCache(s.patterns))
 	timer.Stop()
 	stop()

@@ -61,16 +61,20 @@ func Resource(region, account, clusterID string) string {
 // input builds the whole evaluation input of q (what extension rules see)
 // directly as an AST value: this skips the reflection of
 // ast.InterfaceToValue on the hot path.
+// resourceField is the input field of the resource ARN; used names it
+// when a statement tests the ARN itself.
+const resourceField = "resource"
+
 func input(q Query, now time.Time) ast.Value { return buildInput(q, now, true, nil) }
 
 // buildInput builds the evaluation input of q; unless full, only what the
-// RAM library reads: principal, action, resource and the keys in used.
+// RAM library reads: principal, action, and of resource and the keys
+// those in used.
 // Building the input costs about as much as a small evaluation, so the
 // keys no statement tests are left out.
 func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Value {
 	need := func(k string) bool { return full || used[k] }
 	r := q.Request
-	resource := Resource(q.Region, q.Account, r.ClusterID)
 
 	principal := ast.NewObject(
 		item("type", sterm(q.Principal.Type)),
@@ -103,7 +107,10 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 		put("hpcgate:Trigger", sterm(q.Trigger))
 	}
 	// The context object is for extension rules only.
-	ctx := ast.NewObject()
+	var ctx ast.Object
+	if full {
+		ctx = ast.NewObject()
+	}
 	if q.Context.SourceIP != "" {
 		if full {
 			ctx.Insert(sterm("sourceIp"), ast.StringTerm(q.Context.SourceIP))
@@ -137,8 +144,10 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 	in := ast.NewObject(
 		item("principal", ast.NewTerm(principal)),
 		item("action", sterm(q.Action)),
-		item("resource", ast.StringTerm(resource)),
 	)
+	if need(resourceField) {
+		in.Insert(sterm(resourceField), ast.StringTerm(Resource(q.Region, q.Account, r.ClusterID)))
+	}
 	if full {
 		in.Insert(sterm("request"), ast.ObjectTerm(
 			item("clusterId", ast.StringTerm(r.ClusterID)),

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -187,15 +188,27 @@ func BenchmarkDecisionLatency(b *testing.B) {
 					}
 				}
 			}
+			// Both sides start in a steady state: the compilation's
+			// garbage collected here, the server's given time to settle
+			// after its policy upload.
+			runtime.GC()
+			if opa != nil {
+				time.Sleep(500 * time.Millisecond)
+			}
 			// Blocks of samples alternate, so that drift on a shared
 			// machine hits both sides alike, while no in-process sample
 			// runs in the wake of an HTTP exchange (the server finishing
 			// its request, the client's connection goroutines), which
 			// would charge part of the baseline to the in-process side.
-			const block = 50
+			// A short pause on each switch lets the side that ran last
+			// settle (its server goroutines, a garbage collection it
+			// started) before the other is timed.
+			const block, settle = 50, 2 * time.Millisecond
 			var in, out []time.Duration
 			var pending []Query
 			flush := func() {
+				time.Sleep(settle)
+				defer time.Sleep(settle)
 				for _, q := range pending {
 					t0 := time.Now()
 					opa.decide(b, q)

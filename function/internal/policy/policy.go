@@ -57,8 +57,8 @@ type Set struct {
 	routes   []hpcgate.Route
 	query    rego.PreparedEvalQuery
 	// full: extension rules read the whole input; without them the RAM
-	// library reads only principal, action, resource and keys, and of
-	// the keys only those in used.
+	// library reads only principal, action, and of resource and the keys
+	// those in used.
 	full bool
 	used map[string]bool
 	// patterns keeps the compiled glob patterns of this set across
@@ -91,11 +91,12 @@ func Compile(ctx context.Context, fsys fs.FS, revision string) (*Set, error) {
 	if revision == "" {
 		revision = digest
 	}
-	q, patterns, err := prepare(ctx, gov, extensions)
+	s, err := prepare(ctx, gov, extensions)
 	if err != nil {
 		return nil, err
 	}
-	return &Set{revision: revision, routes: gov.routes, query: q, patterns: patterns, full: len(extensions) > 0, used: gov.usedKeys()}, nil
+	s.revision, s.routes = revision, gov.routes
+	return s, nil
 }
 
 // load reads and validates the governance data and extension modules at
@@ -184,10 +185,11 @@ func extensionModule(modules []*ast.Module) *ast.Module {
 	return ast.MustParseModuleWithOpts(b.String(), ast.ParserOptions{RegoVersion: ast.RegoV1})
 }
 
-func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (rego.PreparedEvalQuery, cache.InterQueryValueCache, error) {
+// prepare compiles the policy set into a Set without revision and routes.
+func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (*Set, error) {
 	c, err := gov.build(extensions)
 	if err != nil {
-		return rego.PreparedEvalQuery{}, nil, err
+		return nil, err
 	}
 	opts := append(regoOptions(), rego.Query(decisionQuery))
 	for _, name := range sortedKeys(c.modules) {
@@ -195,7 +197,7 @@ func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (re
 	}
 	q, err := rego.New(opts...).PrepareForEval(ctx)
 	if err != nil {
-		return q, nil, fmt.Errorf("compile policies: %w", err)
+		return nil, fmt.Errorf("compile policies: %w", err)
 	}
 	entries := 1000 + 2*c.globs
 	patterns := cache.NewInterQueryValueCache(ctx, &cache.Config{
@@ -205,9 +207,13 @@ func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (re
 	// proves the set evaluates at all.
 	trial := input(Query{Action: hpcgate.ActionInvoke, Principal: hpcgate.Principal{Type: hpcgate.PrincipalUser}}, time.Now())
 	if _, err := q.Eval(ctx, rego.EvalParsedInput(trial), rego.EvalInterQueryBuiltinValueCache(patterns)); err != nil {
-		return q, nil, fmt.Errorf("compile policies: trial evaluation: %w", err)
+		return nil, fmt.Errorf("compile policies: trial evaluation: %w", err)
 	}
-	return q, patterns, nil
+	used := gov.usedKeys()
+	if c.resource {
+		used[resourceField] = true
+	}
+	return &Set{query: q, patterns: patterns, full: len(extensions) > 0, used: used}, nil
 }
 
 // regoOptions are the compiler settings every evaluation uses: Rego v1,
@@ -226,8 +232,9 @@ func regoOptions() []func(*rego.Rego) {
 // compiled is a policy set before preparation: the generated module that
 // holds one rule per statement and attachment, and extension modules.
 type compiled struct {
-	modules map[string]*ast.Module
-	globs   int // glob.match calls in the generated module
+	modules  map[string]*ast.Module
+	globs    int  // glob.match calls in the generated module
+	resource bool // the generated module reads input.resource
 }
 
 // gateActions are the actions the gate asks about, in their spelling: the
@@ -369,7 +376,7 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	for _, m := range extensions {
 		modules[m.Package.Location.File] = m
 	}
-	return &compiled{modules: modules, globs: strings.Count(src.String(), "glob.match(")}, nil
+	return &compiled{modules: modules, globs: strings.Count(src.String(), "glob.match("), resource: strings.Contains(src.String(), "input.resource")}, nil
 }
 
 // joinBody joins the non-empty expressions of a rule body, one per line.

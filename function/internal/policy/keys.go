@@ -61,19 +61,94 @@ func Resource(region, account, clusterID string) string {
 // input builds the whole evaluation input of q (what extension rules see)
 // directly as an AST value: this skips the reflection of
 // ast.InterfaceToValue on the hot path.
-// resourceField is the input field of the resource ARN; used names it
-// when a statement tests the ARN itself.
+// resourceField is the input field of the resource ARN.
 const resourceField = "resource"
 
-func input(q Query, now time.Time) ast.Value { return buildInput(q, now, true, nil) }
+// inputShape says which parts of the input a policy set reads: building
+// the input costs about as much as a small evaluation, so what nothing
+// reads is left out. The RAM library reads principal, action and keys;
+// the generated module reads resource only for some Resource patterns;
+// extension rules read what their references name.
+type inputShape struct {
+	all     bool            // every field and key
+	fields  map[string]bool // top-level fields besides principal, action and keys
+	keys    map[string]bool // the condition keys read, unless allKeys
+	allKeys bool
+}
 
-// buildInput builds the evaluation input of q; unless full, only what the
-// RAM library reads: principal, action, and of resource and the keys
-// those in used.
-// Building the input costs about as much as a small evaluation, so the
-// keys no statement tests are left out.
-func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Value {
-	need := func(k string) bool { return full || used[k] }
+func (s *inputShape) field(f string) bool { return s.all || s.fields[f] }
+func (s *inputShape) key(k string) bool   { return s.all || s.allKeys || s.keys[k] }
+
+// addReads records the parts of the input module m reads. A reference to
+// the whole input, or to a field or key not named by a string constant,
+// reads all of it; one to the RAM library reads every key.
+func (s *inputShape) addReads(m *ast.Module) {
+	var vis *ast.GenericVisitor
+	vis = ast.NewGenericVisitor(func(x any) bool {
+		t, ok := x.(*ast.Term)
+		if !ok {
+			return false
+		}
+		switch v := t.Value.(type) {
+		case ast.Var:
+			if t.Equal(ast.InputRootDocument) {
+				s.all = true
+			}
+		case ast.Ref:
+			if v.HasPrefix(ramLibrary) {
+				// The library's functions read keys their caller names.
+				s.allKeys = true
+			}
+			if !v[0].Equal(ast.InputRootDocument) {
+				return false
+			}
+			s.addRef(v)
+			for _, u := range v[1:] {
+				vis.Walk(u) // references inside, e.g. input.keys[input.x]
+			}
+			return true
+		}
+		return false
+	})
+	vis.Walk(m)
+}
+
+func (s *inputShape) addRef(r ast.Ref) {
+	if len(r) < 2 {
+		s.all = true
+		return
+	}
+	f, ok := r[1].Value.(ast.String)
+	if !ok {
+		s.all = true
+		return
+	}
+	s.fields[string(f)] = true
+	if f != "keys" {
+		return
+	}
+	if len(r) < 3 {
+		s.allKeys = true
+		return
+	}
+	if k, ok := r[2].Value.(ast.String); ok {
+		s.keys[string(k)] = true
+	} else {
+		s.allKeys = true
+	}
+}
+
+var ramLibrary = ast.MustParseRef("data.hpcgate.ram")
+
+// everything is the shape of the whole input.
+var everything = &inputShape{all: true}
+
+func input(q Query, now time.Time) ast.Value { return buildInput(q, now, everything) }
+
+// buildInput builds the evaluation input of q with the parts shape says
+// are read.
+func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
+	need := shape.key
 	r := q.Request
 
 	principal := ast.NewObject(
@@ -108,11 +183,12 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 	}
 	// The context object is for extension rules only.
 	var ctx ast.Object
-	if full {
+	withCtx := shape.field("context")
+	if withCtx {
 		ctx = ast.NewObject()
 	}
 	if q.Context.SourceIP != "" {
-		if full {
+		if withCtx {
 			ctx.Insert(sterm("sourceIp"), ast.StringTerm(q.Context.SourceIP))
 		}
 		// An address that does not parse is an absent key: positive IP
@@ -122,7 +198,7 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 		}
 	}
 	if st := q.Context.SecureTransport; st != nil {
-		if full {
+		if withCtx {
 			ctx.Insert(sterm("secureTransport"), ast.InternedTerm(*st))
 		}
 		put("acs:SecureTransport", ast.InternedTerm(*st))
@@ -130,9 +206,9 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 	if q.Context.CurrentTime != nil {
 		now = *q.Context.CurrentTime
 	}
-	if need("acs:CurrentTime") {
+	if need("acs:CurrentTime") || withCtx {
 		t := ast.StringTerm(now.UTC().Format(time.RFC3339Nano))
-		if full {
+		if withCtx {
 			ctx.Insert(sterm("currentTime"), t)
 		}
 		put("acs:CurrentTime", t)
@@ -145,10 +221,10 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 		item("principal", ast.NewTerm(principal)),
 		item("action", sterm(q.Action)),
 	)
-	if need(resourceField) {
+	if shape.field(resourceField) {
 		in.Insert(sterm(resourceField), ast.StringTerm(Resource(q.Region, q.Account, r.ClusterID)))
 	}
-	if full {
+	if shape.field("request") {
 		in.Insert(sterm("request"), ast.ObjectTerm(
 			item("clusterId", ast.StringTerm(r.ClusterID)),
 			item("command", ast.StringTerm(r.Command)),
@@ -156,10 +232,14 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 			item("timeout", ast.InternedTerm(r.Timeout)),
 			item("instanceIds", stringArray(r.InstanceIDs)),
 		))
+	}
+	if withCtx {
 		in.Insert(sterm("context"), ast.NewTerm(ctx))
-		in.Insert(sterm("trigger"), ast.StringTerm(q.Trigger))
-		in.Insert(sterm("region"), ast.StringTerm(q.Region))
-		in.Insert(sterm("account"), ast.StringTerm(q.Account))
+	}
+	for _, f := range [...]struct{ name, v string }{{"trigger", q.Trigger}, {"region", q.Region}, {"account", q.Account}} {
+		if shape.field(f.name) {
+			in.Insert(sterm(f.name), ast.StringTerm(f.v))
+		}
 	}
 	// Multi-valued keys are always present, empty without a command, so
 	// that ForAllValues holds and ForAnyValue fails for them.
@@ -179,7 +259,7 @@ func buildInput(q Query, now time.Time, full bool, used map[string]bool) ast.Val
 			put(kv.k, stringArray(kv.vs))
 		}
 	}
-	if q.Analysis != nil && full {
+	if q.Analysis != nil && shape.field("command") {
 		simple := make([]*ast.Term, len(a.Simple))
 		for i, s := range a.Simple {
 			redirects := make([]*ast.Term, len(s.Redirects))

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -342,9 +343,9 @@ func contextWithTimeout(ctx context.Context, d time.Duration) (context.Context, 
 	return context.WithTimeout(ctx, d)
 }
 
-// TestUsedKeysDecideAlike: a set without extension rules builds an input
-// with only the condition keys its statements test; its decisions must be
-// those made with every key present.
+// TestUsedKeysDecideAlike: a set builds an input with only the parts its
+// statements and extension rules read; its decisions must be those made
+// with the whole input.
 func TestUsedKeysDecideAlike(t *testing.T) {
 	data, err := fs.ReadFile(policies.FS, "governance.json")
 	if err != nil {
@@ -354,14 +355,21 @@ func TestUsedKeysDecideAlike(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if example.full || example.used["hpcgate:InstanceCount"] && example.used["acs:CurrentTime"] {
-		t.Fatalf("example set reads every key (full=%v, used=%v): the test compares nothing", example.full, example.used)
+	if example.shape.all || example.shape.key("hpcgate:InstanceCount") || example.shape.field("request") {
+		t.Fatalf("example set reads every key (shape %+v): the test compares nothing", example.shape)
+	}
+	withExtension, err := Default(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if withExtension.shape.all || !withExtension.shape.field("command") || withExtension.shape.field("request") {
+		t.Fatalf("example set with its extension rules: shape %+v, want the command and no request", withExtension.shape)
 	}
 	yes, no := true, false
 	var allowed, denied int
-	for _, s := range []*Set{example, syntheticSet(t, 100, 10)} {
+	for _, s := range []*Set{example, withExtension, syntheticSet(t, 100, 10)} {
 		all := *s
-		all.full, all.used = true, nil
+		all.shape = everything
 		for _, p := range []hpcgate.Principal{
 			{Type: "user", ID: "alice", Groups: []string{"researchers"}},
 			{Type: "user", ID: "bob", Groups: []string{"hpc-operators"}, MFA: &yes},
@@ -373,8 +381,12 @@ func TestUsedKeysDecideAlike(t *testing.T) {
 			for _, ip := range []string{"", "10.20.0.5", "::ffff:10.20.0.5", "2001:db8:20::1", "192.0.2.1", "not-an-ip"} {
 				for _, st := range []*bool{nil, &yes, &no} {
 					for _, action := range gateActions {
-						for _, timeout := range []int{60, 900} {
+						for i, timeout := range []int{60, 900, 300} {
 							q := query(p)
+							if i == 2 { // what the example extension rule denies
+								q.Analysis = &hpcgate.Analysis{Programs: []string{"bash"}, CommandLines: []string{"bash"}, Features: []string{"heredoc", "input-redirect"},
+									Simple: []hpcgate.SimpleCommand{{Argv: []string{"bash"}, Redirects: []hpcgate.Redirect{{Op: "<<", Target: "EOF"}}}}}
+							}
 							q.Request.ClusterID = []string{"ehpc-hz-abc", "ehpc-0-abc", "ehpc-3-x"}[timeout%7%3]
 							q.Request.Timeout, q.Action = timeout, action
 							q.Context.SourceIP, q.Context.SecureTransport = ip, st
@@ -407,4 +419,77 @@ func TestUsedKeysDecideAlike(t *testing.T) {
 		t.Fatalf("%d allowed, %d denied: the queries do not exercise the policies", allowed, denied)
 	}
 	t.Logf("%d allowed, %d denied alike", allowed, denied)
+}
+
+func TestInputShape(t *testing.T) {
+	tests := map[string]struct {
+		src     string
+		all     bool
+		fields  []string
+		keys    []string
+		allKeys bool
+	}{
+		"nested field":        {src: `deny contains "x" if input.command.simple[_].argv[0] == "rm"`, fields: []string{"command"}},
+		"one key":             {src: `deny contains "x" if input.keys["ehpc:Timeout"] > 5`, fields: []string{"keys"}, keys: []string{"ehpc:Timeout"}},
+		"key by variable":     {src: "deny contains \"x\" if {\n\tk := \"a\"\n\tinput.keys[k]\n}", fields: []string{"keys"}, allKeys: true},
+		"all keys":            {src: `deny contains "x" if count(input.keys) > 3`, fields: []string{"keys"}, allKeys: true},
+		"whole input":         {src: "deny contains \"x\" if {\n\tx := input\n\tx.request\n}", all: true},
+		"field by variable":   {src: "deny contains \"x\" if {\n\tsome f\n\tinput[f] == 1\n}", all: true},
+		"walk":                {src: "deny contains \"x\" if {\n\twalk(input, [p, v])\n\tv == 1\n}", all: true},
+		"import":              {src: "import input.request as req\n\ndeny contains \"x\" if req.timeout > 5", fields: []string{"request"}},
+		"inside another ref":  {src: `deny contains "x" if data.site.blocked[input.trigger]`, fields: []string{"trigger"}},
+		"inside an input ref": {src: `deny contains "x" if input.keys[input.context.sourceIp]`, fields: []string{"keys", "context"}, allKeys: true},
+		"in a head":           {src: `deny contains input.region if true`, fields: []string{"region"}},
+		"library call":        {src: `deny contains "x" if data.hpcgate.ram.eq("ehpc:WorkingDir", {"/tmp"})`, allKeys: true},
+		"library import":      {src: "import data.hpcgate.ram\n\ndeny contains \"x\" if ram.like(\"ehpc:WorkingDir\", \"/tmp*\")", allKeys: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			m, err := parseExtension("x.rego", []byte("package hpcgate.ext.site\n\n"+tc.src+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &inputShape{fields: map[string]bool{}, keys: map[string]bool{}}
+			s.addReads(m)
+			if s.all != tc.all || s.allKeys != tc.allKeys {
+				t.Errorf("all=%v allKeys=%v, want %v %v", s.all, s.allKeys, tc.all, tc.allKeys)
+			}
+			if got := sortedKeys(s.fields); !tc.all && !slices.Equal(got, sorted(tc.fields)) {
+				t.Errorf("fields %v, want %v", got, sorted(tc.fields))
+			}
+			if got := sortedKeys(s.keys); !slices.Equal(got, sorted(tc.keys)) {
+				t.Errorf("keys %v, want %v", got, sorted(tc.keys))
+			}
+		})
+	}
+}
+
+func sorted(ss []string) []string {
+	ss = slices.Clone(ss)
+	slices.Sort(ss)
+	if ss == nil {
+		return []string{}
+	}
+	return ss
+}
+
+// An extension rule calling a library function reads a key through it:
+// the input must still hold that key though no statement tests it.
+func TestExtensionReadsKeyThroughLibrary(t *testing.T) {
+	s, err := Compile(t.Context(), fstest.MapFS{
+		"g.json": {Data: []byte(doc(`{"Effect": "Allow", "Action": "ehpc:*", "Resource": "*"}`))},
+		"x.rego": {Data: []byte("package hpcgate.ext.site\n\ndeny contains \"no /tmp\" if data.hpcgate.ram.like(\"ehpc:WorkingDir\", \"/tmp*\")\n")},
+	}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := query(hpcgate.Principal{Type: "user", ID: "alice"})
+	q.Request.WorkingDir = "/tmp/x"
+	d, err := NewEngine(s).Decide(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Allow || len(d.Reasons) != 1 || d.Reasons[0].Detail != "no /tmp" {
+		t.Fatalf("decision %+v, want the extension's deny", d)
+	}
 }

@@ -56,11 +56,7 @@ type Set struct {
 	revision string
 	routes   []hpcgate.Route
 	query    rego.PreparedEvalQuery
-	// full: extension rules read the whole input; without them the RAM
-	// library reads only principal, action, and of resource and the keys
-	// those in used.
-	full bool
-	used map[string]bool
+	shape *inputShape // the parts of the input the set reads
 	// patterns keeps the compiled glob patterns of this set across
 	// evaluations (OPA's global cache holds only 100).
 	patterns cache.InterQueryValueCache
@@ -209,11 +205,11 @@ func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (*S
 	if _, err := q.Eval(ctx, rego.EvalParsedInput(trial), rego.EvalInterQueryBuiltinValueCache(patterns)); err != nil {
 		return nil, fmt.Errorf("compile policies: trial evaluation: %w", err)
 	}
-	used := gov.usedKeys()
-	if c.resource {
-		used[resourceField] = true
+	shape := &inputShape{fields: map[string]bool{resourceField: c.resource}, keys: gov.usedKeys()}
+	for _, m := range extensions {
+		shape.addReads(m)
 	}
-	return &Set{query: q, patterns: patterns, full: len(extensions) > 0, used: used}, nil
+	return &Set{query: q, patterns: patterns, shape: shape}, nil
 }
 
 // regoOptions are the compiler settings every evaluation uses: Rego v1,
@@ -580,7 +576,7 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	timer := time.AfterFunc(EvalTimeout, cancel.Cancel)
-	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(buildInput(q, now, s.full, s.used)), rego.EvalExternalCancel(cancel),
+	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(buildInput(q, now, s.shape)), rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(noMetrics), rawResult, rego.EvalInterQueryBuiltinValueCache(s.patterns))
 	timer.Stop()
 	stop()

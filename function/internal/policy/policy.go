@@ -56,7 +56,7 @@ type Set struct {
 	revision string
 	routes   []hpcgate.Route
 	query    rego.PreparedEvalQuery
-	shape *inputShape // the parts of the input the set reads
+	shape    *inputShape // the parts of the input the set reads
 	// patterns keeps the compiled glob patterns of this set across
 	// evaluations (OPA's global cache holds only 100).
 	patterns cache.InterQueryValueCache

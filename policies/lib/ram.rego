@@ -5,19 +5,19 @@
 #   The loader validates the governance JSON and compiles it into the
 #   package hpcgate.gov. deny holds the reasons of the matching Deny
 #   statements and of extension rules: one rule per statement and
-#   attachment. allow is the reason of the first matching Allow statement:
-#   one chain of rules (rule, else, ...) over the principal's own
-#   attachments, then those to every principal of its type, then its
-#   groups', each in policy and statement order. Every rule first tests
-#   the action (when the statement applies to one), the principal type
-#   and the principal (its id, one of a user's groups, or nothing for
-#   "*"), then the Resource and the Condition. Tests are written inline,
-#   in forms OPA's rule index decides where they can, so that the
-#   statements of other principals, and most that cannot match the
-#   request, are never evaluated; the rest call the condition functions
-#   below. Action and NotAction are matched (ignoring case) against the
-#   gate's two actions when the set loads; input.action is one of them,
-#   spelled as the gate spells it.
+#   attachment. allow_own, allow_any and allow_group[<group>] hold the
+#   decision of the first matching Allow statement attached to the
+#   principal itself, to every principal of its type, and to a group: one
+#   chain of rules (rule, else, ...) per attachment, in policy and
+#   statement order. Every rule first tests the action (when the statement
+#   applies to one), the principal type and the principal (its id, one of a
+#   user's groups, or nothing for "*"), then the Resource and the
+#   Condition. Tests are written inline, in forms OPA's rule index decides
+#   where they can, so that the statements of other principals, and most
+#   that cannot match the request, are never evaluated; the rest call the
+#   condition functions below. Action and NotAction are matched (ignoring
+#   case) against the gate's two actions when the set loads; input.action
+#   is one of them, spelled as the gate spells it.
 #
 #   Input: principal {type, id, groups}, action, resource and keys (every
 #   condition key of the request; multi-valued keys are lists of strings).
@@ -26,8 +26,10 @@
 package hpcgate.ram
 
 # Explicit deny (statements or extension rules) wins, then an allow, else
-# the implicit deny; the allow is looked at only when nothing denies. Deny
-# reasons come sorted.
+# the implicit deny; allows are looked at only when nothing denies. The
+# Allow reported is the first found: of the principal's own attachments,
+# else of those to every principal of its type, else of its groups' in the
+# order the token lists them. Deny reasons come sorted.
 decision := {"allow": false, "reasons": reasons} if {
 	some _ in data.hpcgate.gov.deny
 	reasons := [r | some r in data.hpcgate.gov.deny]

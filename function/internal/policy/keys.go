@@ -58,9 +58,6 @@ func Resource(region, account, clusterID string) string {
 	return "acs:ehpc:" + region + ":" + account + ":cluster/" + clusterID
 }
 
-// input builds the whole evaluation input of q (what extension rules see)
-// directly as an AST value: this skips the reflection of
-// ast.InterfaceToValue on the hot path.
 // resourceField is the input field of the resource ARN.
 const resourceField = "resource"
 
@@ -143,10 +140,13 @@ var ramLibrary = ast.MustParseRef("data.hpcgate.ram")
 // everything is the shape of the whole input.
 var everything = &inputShape{all: true}
 
+// input builds the whole evaluation input of q (what an extension rule
+// that reads all of it sees).
 func input(q Query, now time.Time) ast.Value { return buildInput(q, now, everything) }
 
 // buildInput builds the evaluation input of q with the parts shape says
-// are read.
+// are read, directly as an AST value: this skips the reflection of
+// ast.InterfaceToValue on the hot path.
 func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	need := shape.key
 	r := q.Request
@@ -160,6 +160,8 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 		principal.Insert(sterm("mfa"), ast.InternedTerm(*q.Principal.MFA))
 	}
 	keys := ast.NewObjectWithCapacity(len(conditionKeys))
+	// put inserts key k if it is read; where building the value allocates,
+	// the caller asks need first.
 	put := func(k string, v *ast.Term) {
 		if need(k) {
 			keys.Insert(sterm(k), v)
@@ -193,8 +195,10 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 		}
 		// An address that does not parse is an absent key: positive IP
 		// operators then fail and NotIpAddress matches.
-		if a, err := netip.ParseAddr(q.Context.SourceIP); err == nil && need("acs:SourceIp") {
-			put("acs:SourceIp", ast.StringTerm(a.WithZone("").String()))
+		if need("acs:SourceIp") {
+			if a, err := netip.ParseAddr(q.Context.SourceIP); err == nil {
+				put("acs:SourceIp", ast.StringTerm(a.WithZone("").String()))
+			}
 		}
 	}
 	if st := q.Context.SecureTransport; st != nil {

@@ -239,15 +239,12 @@ type compiled struct {
 var gateActions = []string{hpcgate.ActionInvoke, hpcgate.ActionListResults}
 
 // build compiles governance data into Rego, the package hpcgate.gov the
-// RAM library reads. deny[<action>][<type>] holds the reasons of the
-// matching Deny statements attached to principals of type user or
-// service: one rule per statement, attachment and gate action the
-// statement's Action matches, whose body tests the principal (its id, a
-// group of a user, or nothing for "*"), the Resource and the Condition.
-// allow_id[<action>][<type>][<id>], allow_any[<action>][<type>] and
-// allow_group[<action>][<group>] hold the reason of the first matching
-// Allow statement of an attachment: one chain of rules per attachment and
-// action, testing the Resource and the Condition.
+// RAM library reads. deny holds the reasons of the matching Deny
+// statements: one rule per statement and attachment whose body tests the
+// action (when the statement applies to one gate action), the principal,
+// the Resource and the Condition. allow_own, allow_any and
+// allow_group[<group>] hold the decision of the first matching Allow
+// statement of an attachment: one chain of such rules per attachment.
 func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	lib, err := fs.ReadFile(policies.Library, policies.LibraryFile)
 	if err != nil {

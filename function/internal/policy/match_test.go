@@ -3,11 +3,18 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 
+	"github.com/open-policy-agent/opa/v1/rego"
+
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/policies"
 )
 
 func TestNotStarMatchesNothing(t *testing.T) {
@@ -186,4 +193,75 @@ func TestOddAttachmentIDs(t *testing.T) {
 			t.Errorf("%q: another user: decision %+v, %v; want deny", id, d, err)
 		}
 	}
+}
+
+// TestIPFormsMatchLibrary: the inline IpAddress test agrees with the
+// library's ip_in (what NotIpAddress negates) on every list of ranges drawn
+// from a pool of IPv4, IPv6 and IPv4-mapped IPv6 ranges and every address.
+func TestIPFormsMatchLibrary(t *testing.T) {
+	pool := []string{"10.0.0.0/8", "10.1.2.3", "192.168.0.0/16", "0.0.0.0/0", "2001:db8::/32", "::/0",
+		"::ffff:10.0.0.0/104", "::ffff:0:0/96", "::1", "fe80::/10", "::ffff:192.168.1.1", "64:ff9b::/96"}
+	addrs := []string{"10.1.2.3", "10.9.9.9", "192.168.1.1", "8.8.8.8", "0.0.0.0", "2001:db8::1", "::1", "::",
+		"::ffff:10.1.2.3", "::ffff:192.168.1.1", "::ffff:8.8.8.8", "fe80::1", "64:ff9b::a01:203", "2002::1"}
+	var src strings.Builder
+	src.WriteString("package t\n\nimport future.keywords.or\n\n")
+	lists := 0
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 {
+		n := 1 + rng.IntN(4)
+		var list []string
+		for range n {
+			list = append(list, pool[rng.IntN(len(pool))])
+		}
+		if i < len(pool) {
+			list = []string{pool[i]} // each range alone too
+		}
+		raw, err := json.Marshal(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, err := conditionValues(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		neg, err := compileCondition("acs:SourceIp", "", operators["NotIpAddress"], vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos, err := compileCondition("acs:SourceIp", "", operators["IpAddress"], vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&src, "library contains %d if %s\n\ninline contains %d if {\n\t%s\n}\n\n", i, strings.TrimPrefix(neg, "not "), i, pos)
+		lists++
+	}
+	lib, err := fs.ReadFile(policies.Library, policies.LibraryFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq, err := rego.New(append(regoOptions(), rego.Query("x := data.t.library; y := data.t.inline"),
+		rego.Module("lib.rego", string(lib)), rego.Module("t.rego", src.String()))...).PrepareForEval(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	matched := 0
+	for _, a := range append(addrs, "") {
+		keys := map[string]any{}
+		if a != "" {
+			keys["acs:SourceIp"] = a
+		}
+		rs, err := pq.Eval(t.Context(), rego.EvalInput(map[string]any{"keys": keys}))
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("%q: %v %v", a, rs, err)
+		}
+		lib, inl := rs[0].Bindings["x"], rs[0].Bindings["y"]
+		if !reflect.DeepEqual(lib, inl) {
+			t.Errorf("address %q: library matches lists %v, inline %v", a, lib, inl)
+		}
+		matched += len(lib.([]any))
+	}
+	if matched == 0 || matched == lists*(len(addrs)+1) {
+		t.Fatalf("%d of %d (list, address) pairs match: the comparison tells nothing", matched, lists*(len(addrs)+1))
+	}
+	t.Logf("%d lists x %d addresses, %d matches, alike", lists, len(addrs)+1, matched)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,9 +18,9 @@ import (
 	"time"
 
 	"github.com/hpcgate/hpcgate/test/fcemu"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/hpcgate/hpcgate/test/goldenfile"
+)
 
 const helloPkg = "github.com/hpcgate/hpcgate/test/fcemu/hello"
 
@@ -193,28 +192,7 @@ func TestContextReachesFunction(t *testing.T) {
 	delete(got, "deadlineMs")
 	delete(got, "env")
 	delete(got, "envNames")
-	compareGolden(t, "testdata/ctx-echo.golden.json", got)
-}
-
-func compareGolden(t *testing.T, path string, got any) {
-	t.Helper()
-	b, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = append(b, '\n')
-	if *update {
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(b, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\ngot  %s\nwant %s", path, b, want)
-	}
+	goldenfile.JSON(t, "testdata/ctx-echo.golden.json", got)
 }
 
 func TestSDKDropsInvocationWithoutRequiredHeaders(t *testing.T) {

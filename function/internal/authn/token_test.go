@@ -4,18 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/lestrrat-go/jwx/v3/jwa"
+
+	"github.com/hpcgate/hpcgate/test/goldenfile"
 )
 
 func asGateError(err error) *hpcgate.Error {
@@ -169,8 +169,6 @@ func BenchmarkVerify(b *testing.B) {
 	})
 }
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
 // TestErrorBodiesGolden pins what a caller sees for each kind of failure.
 func TestErrorBodiesGolden(t *testing.T) {
 	iss := newTestIssuer(t)
@@ -208,24 +206,7 @@ func TestErrorBodiesGolden(t *testing.T) {
 		}
 		got[c.name] = e.Body()
 	}
-	out, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out = append(out, '\n')
-	const golden = "testdata/errors.golden.json"
-	if *update {
-		if err := os.WriteFile(golden, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Errorf("error bodies differ from %s (run with -update and review the diff):\n%s", golden, out)
-	}
+	goldenfile.JSON(t, "testdata/errors.golden.json", got)
 }
 
 // FuzzVerify checks that no input panics, verifies, or leaks into the error.

@@ -2,15 +2,14 @@ package check
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/hpcgate/hpcgate/test/goldenfile"
+)
 
 const (
 	researcher = `"principal": {"type": "user", "id": "alice", "groups": ["researchers"], "mfa": false}`
@@ -34,20 +33,7 @@ func run(t *testing.T, stdin string, args ...string) (string, string, int) {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("stdout differs from %s:\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name+".golden.json"), []byte(got))
 }
 
 func TestDecisions(t *testing.T) {

@@ -1,17 +1,14 @@
 package ehpc
 
 import (
-	"bytes"
-	"encoding/json"
-	"flag"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+	"github.com/hpcgate/hpcgate/test/goldenfile"
+)
 
 // TestOutcomeGolden normalizes captured-shape answers into an Outcome and
 // compares its JSON with a golden file.
@@ -40,24 +37,7 @@ func TestOutcomeGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := json.MarshalIndent(out, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("outcome differs from %s:\n%s", path, got)
-			}
+			goldenfile.JSON(t, filepath.Join("testdata", name+".golden.json"), out)
 		})
 	}
 }

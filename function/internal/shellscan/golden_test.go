@@ -3,15 +3,13 @@ package shellscan
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	"github.com/hpcgate/hpcgate/test/goldenfile"
+)
 
 // goldens are commands whose whole analysis is kept in testdata/golden.
 var goldens = map[string]string{
@@ -56,23 +54,7 @@ func TestGolden(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			got := buf.Bytes()
-			path := filepath.Join("testdata", "golden", name+".golden.json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("analysis of %q differs from %s:\n%s", cmd, path, got)
-			}
+			goldenfile.Check(t, filepath.Join("testdata", "golden", name+".golden.json"), buf.Bytes())
 		})
 	}
 }

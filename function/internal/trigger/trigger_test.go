@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,9 +15,9 @@ import (
 	"time"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
+	"github.com/hpcgate/hpcgate/test/goldenfile"
+)
 
 // httpSummary is what Request made of an HTTP trigger event.
 type httpSummary struct {
@@ -77,24 +76,7 @@ func TestDecodeFixtures(t *testing.T) {
 					t.Error("request does not carry the given context")
 				}
 			}
-			got, err := json.MarshalIndent(g, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, '\n')
-			path := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("decoded %s differs from %s:\n%s", name, path, got)
-			}
+			goldenfile.JSON(t, filepath.Join("testdata", name+".golden.json"), g)
 		})
 	}
 }

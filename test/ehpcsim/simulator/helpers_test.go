@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -22,9 +20,9 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/responses"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/hpcgate/hpcgate/test/goldenfile"
+)
 
 const (
 	testAK     = "LTAItestkey"
@@ -211,21 +209,7 @@ func golden(t *testing.T, name string, got []byte) {
 	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	norm := buf.Bytes()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, norm, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(want, norm) {
-		t.Errorf("%s differs:\n got %s\nwant %s", name, norm, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), buf.Bytes())
 }
 
 func normalise(v any, key string) any {

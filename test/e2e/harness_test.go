@@ -2,15 +2,11 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
-	"github.com/hpcgate/hpcgate/test/fcemu"
 	"github.com/hpcgate/hpcgate/test/harness"
 )
 
@@ -19,19 +15,7 @@ const cluster = "ehpc-e2e01"
 // binary is the gateway, built once for the whole package.
 var binary string
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	bin, err := fcemu.BuildBinary(ctx, "github.com/hpcgate/hpcgate/function", "")
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "build gateway:", err)
-		os.Exit(1)
-	}
-	binary = bin
-	code := m.Run()
-	fcemu.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(harness.RunWithGateway(m, &binary)) }
 
 // idp mints tokens the gateway under test accepts.
 type idp struct{ *harness.IDP }

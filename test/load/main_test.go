@@ -4,34 +4,19 @@
 package load
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
-	"github.com/hpcgate/hpcgate/test/fcemu"
 	"github.com/hpcgate/hpcgate/test/harness"
 )
 
 // binary is the gateway, built once for the package.
 var binary string
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	bin, err := fcemu.BuildBinary(ctx, harness.GatewayPackage, "")
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "build gateway:", err)
-		os.Exit(1)
-	}
-	binary = bin
-	code := m.Run()
-	fcemu.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(harness.RunWithGateway(m, &binary)) }
 
 // env is one gateway in local mode in front of its own simulator.
 type env struct {

@@ -47,8 +47,10 @@ on_cluster(x, id) := json.patch(x, [
 	{"op": "replace", "path": "/keys/ehpc:ClusterId", "value": id},
 ])
 
+# decide is the decision for request x, with input.match as the gate
+# builds it.
 decide(x) := d if {
-	d := ram.decision with input as x
+	d := ram.decision with input as ram.with_match(x)
 }
 
 sids(d) := [r.sid | some r in d.reasons]

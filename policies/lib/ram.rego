@@ -4,14 +4,14 @@
 #   Evaluates governance data in Alibaba Cloud RAM grammar for one request.
 #   The loader validates the governance JSON and compiles it into the
 #   package hpcgate.gov. deny holds the reasons of the matching Deny
-#   statements and of extension rules: one rule per statement and
-#   attachment. allow_own, allow_any and allow_group[<group>] hold the
-#   decision of the first matching Allow statement attached to the
+#   statements and of extension rules: one rule per statement, attachment
+#   and action. allow_own, allow_any and allow_group[<action>/<group>] hold
+#   the decision of the first matching Allow statement attached to the
 #   principal itself, to every principal of its type, and to a group: one
-#   chain of rules (rule, else, ...) per attachment, in policy and
-#   statement order. Every rule first tests the action (when the statement
-#   applies to one), the principal type and the principal (its id, one of a
-#   user's groups, or nothing for "*"), then the Resource and the
+#   chain of rules (rule, else, ...) per attachment and action, in policy
+#   and statement order. Every rule first tests the action and the
+#   principal (its id, one of a user's groups, or any of its type for "*")
+#   in one comparison with input.match, then the Resource and the
 #   Condition. Tests are written inline, in forms OPA's rule index decides
 #   where they can, so that the statements of other principals, and most
 #   that cannot match the request, are never evaluated; the rest call the
@@ -19,8 +19,11 @@
 #   case) against the gate's two actions when the set loads; input.action
 #   is one of them, spelled as the gate spells it.
 #
-#   Input: principal {type, id, groups}, action, resource and keys (every
-#   condition key of the request; multi-valued keys are lists of strings).
+#   Input: action, match (the values those tests compare, derived from
+#   the action, the principal and acs:SourceIp; see with_match), keys
+#   (every condition key of the request; multi-valued keys are lists of
+#   strings) and resource. The gate adds principal {type, id, groups} and
+#   the rest for extension rules that read them.
 #   Output: decision {allow, reasons}. A reason marked "invalid" (an
 #   extension's deny that is not a string) makes the gate fail closed.
 package hpcgate.ram
@@ -38,8 +41,32 @@ decision := {"allow": false, "reasons": reasons} if {
 } else := d if {
 	d := data.hpcgate.gov.allow_any
 } else := ds[0] if {
-	ds := [d | some g in input.principal.groups; d := data.hpcgate.gov.allow_group[g]]
+	ds := [d | some g in input.match.groups; d := data.hpcgate.gov.allow_group[g]]
 } else := {"allow": false, "reasons": [{"effect": "Deny", "detail": "no statement allows"}]}
+
+# with_match returns the request x with input.match added, as the gate
+# builds it: own is "<action>/<type>/<id>", any "<action>/<type>", groups
+# "<action>/<group>" for each of a user's groups, and "ip4:acs:SourceIp"
+# or "ip6:acs:SourceIp" the address of acs:SourceIp by its family. Tests and tools that write an input
+# by hand pass it through this.
+with_match(x) := object.union(x, {"match": object.union(
+	{
+		"own": concat("/", [x.action, x.principal.type, x.principal.id]),
+		"any": concat("/", [x.action, x.principal.type]),
+	},
+	object.union(match_groups(x), match_ip(x)),
+)})
+
+match_groups(x) := {"groups": [concat("/", [x.action, g]) | some g in x.principal.groups]} if {
+	x.principal.type == "user"
+} else := {}
+
+match_ip(x) := {"ip4:acs:SourceIp": ip} if {
+	ip := x.keys["acs:SourceIp"]
+	not contains(ip, ":")
+} else := {"ip6:acs:SourceIp": ip} if {
+	ip := x.keys["acs:SourceIp"]
+} else := {}
 
 # Condition functions: the positive test of an operator family on one key.
 # The loader writes the positive single-key and ForAllValues forms inline

@@ -585,47 +585,27 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 		if spec.neg { // see the String case
 			return fmt.Sprintf("not data.hpcgate.ram.ip_in(%s, {false: %s, true: %s})", k, litList(v4), litList(v6)), nil
 		}
-		return ipTest("input.keys["+k+"]", v4, v6), nil
+		return ipTest(key, v4, v6), nil
 	}
 	return "", fmt.Errorf("unsupported operator family %s", spec.f)
 }
 
-// ipTest is the inline form of IpAddress for the address at ref: any of
-// the ranges holds it, and an IPv4 range only an address without ":" (an
-// IPv6 address, IPv4-mapped ones included, never matches an IPv4 range).
-// net.cidr_contains never matches a plain IPv6 range with an IPv4
-// address, so those need no guard; an IPv4-mapped IPv6 range is tested
-// only against IPv6 addresses, as ip_in does.
-func ipTest(ref string, v4, v6 []string) string {
-	any := func(cidrs []string) string {
-		tests := make([]string, len(cidrs))
-		for i, c := range cidrs {
-			tests[i] = fmt.Sprintf("net.cidr_contains(%s, %s)", lit(c), ref)
-		}
-		return strings.Join(tests, " or ")
+// ipTest is the inline form of IpAddress for the IP key k: any of the
+// ranges holds its value. The input carries the
+// value by address family (input.match["ip4:<key>"] and ["ip6:<key>"]) and
+// a range is tested against the value of its family only: an IPv6
+// address, IPv4-mapped ones included, never matches an IPv4 range, and an
+// IPv4 address never an IPv6 one, IPv4-mapped ranges included, as ip_in
+// has it.
+func ipTest(k string, v4, v6 []string) string {
+	var tests []string
+	for _, c := range v4 {
+		tests = append(tests, fmt.Sprintf("net.cidr_contains(%s, input.match[%s])", lit(c), lit("ip4:"+k)))
 	}
-	var plain, mapped []string
 	for _, c := range v6 {
-		if netip.MustParsePrefix(c).Addr().Is4In6() {
-			mapped = append(mapped, c)
-		} else {
-			plain = append(plain, c)
-		}
+		tests = append(tests, fmt.Sprintf("net.cidr_contains(%s, input.match[%s])", lit(c), lit("ip6:"+k)))
 	}
-	var alts []string
-	if len(v4) > 0 {
-		alts = append(alts, fmt.Sprintf("{%s; not contains(%s, \":\")}", any(v4), ref))
-	}
-	if len(plain) > 0 {
-		alts = append(alts, any(plain))
-	}
-	if len(mapped) > 0 {
-		alts = append(alts, fmt.Sprintf("{%s; contains(%s, \":\")}", any(mapped), ref))
-	}
-	if len(alts) == 1 {
-		return strings.TrimSuffix(strings.TrimPrefix(alts[0], "{"), "}")
-	}
-	return strings.Join(alts, " or ")
+	return strings.Join(tests, " or ")
 }
 
 // maxIndexedValues bounds the values of a ForAnyValue:StringEquals

@@ -61,6 +61,13 @@ func Resource(region, account, clusterID string) string {
 // resourceField is the input field of the resource ARN.
 const resourceField = "resource"
 
+// matchIPField names, in an inputShape, the addresses of input.match: the
+// IP keys' values by address family (input.match["ip4:acs:SourceIp"] or
+// ["ip6:acs:SourceIp"]), which the generated IpAddress tests read instead
+// of telling the families apart themselves. The rest of input.match is
+// always built.
+const matchIPField = "match.ip"
+
 // inputShape says which parts of the input a policy set reads: building
 // the input costs about as much as a small evaluation, so what nothing
 // reads is left out. The RAM library reads principal, action and keys;
@@ -75,6 +82,14 @@ type inputShape struct {
 
 func (s *inputShape) field(f string) bool { return s.all || s.fields[f] }
 func (s *inputShape) key(k string) bool   { return s.all || s.allKeys || s.keys[k] }
+
+// keyCount is how many condition keys an input of the shape holds at most.
+func (s *inputShape) keyCount() int {
+	if s.all || s.allKeys {
+		return len(conditionKeys)
+	}
+	return len(s.keys)
+}
 
 // addReads records the parts of the input module m reads. A reference to
 // the whole input, or to a field or key not named by a string constant,
@@ -121,6 +136,9 @@ func (s *inputShape) addRef(r ast.Ref) {
 		return
 	}
 	s.fields[string(f)] = true
+	if f == "match" {
+		s.fields[matchIPField] = true
+	}
 	if f != "keys" {
 		return
 	}
@@ -151,15 +169,7 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	need := shape.key
 	r := q.Request
 
-	principal := ast.NewObject(
-		item("type", sterm(q.Principal.Type)),
-		item("id", ast.StringTerm(q.Principal.ID)),
-		item("groups", stringArray(q.Principal.Groups)),
-	)
-	if q.Principal.MFA != nil {
-		principal.Insert(sterm("mfa"), ast.InternedTerm(*q.Principal.MFA))
-	}
-	keys := ast.NewObjectWithCapacity(len(conditionKeys))
+	keys := ast.NewObjectWithCapacity(shape.keyCount())
 	// put inserts key k if it is read; where building the value allocates,
 	// the caller asks need first.
 	put := func(k string, v *ast.Term) {
@@ -189,6 +199,17 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	if withCtx {
 		ctx = ast.NewObject()
 	}
+	match := ast.NewObject(
+		item("own", ast.StringTerm(q.Action+"/"+q.Principal.Type+"/"+q.Principal.ID)),
+		item("any", sterm(q.Action+"/"+q.Principal.Type)),
+	)
+	if q.Principal.Type == hpcgate.PrincipalUser && len(q.Principal.Groups) > 0 {
+		groups := make([]*ast.Term, len(q.Principal.Groups))
+		for i, g := range q.Principal.Groups {
+			groups[i] = ast.StringTerm(q.Action + "/" + g)
+		}
+		match.Insert(sterm("groups"), ast.ArrayTerm(groups...))
+	}
 	if q.Context.SourceIP != "" {
 		if withCtx {
 			ctx.Insert(sterm("sourceIp"), ast.StringTerm(q.Context.SourceIP))
@@ -197,7 +218,11 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 		// operators then fail and NotIpAddress matches.
 		if need("acs:SourceIp") {
 			if a, err := netip.ParseAddr(q.Context.SourceIP); err == nil {
-				put("acs:SourceIp", ast.StringTerm(a.WithZone("").String()))
+				ip := ast.StringTerm(a.WithZone("").String())
+				put("acs:SourceIp", ip)
+				if shape.field(matchIPField) {
+					match.Insert(sterm(ipFamily(a)+"acs:SourceIp"), ip)
+				}
 			}
 		}
 	}
@@ -222,9 +247,20 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	}
 
 	in := ast.NewObject(
-		item("principal", ast.NewTerm(principal)),
 		item("action", sterm(q.Action)),
+		item("match", ast.NewTerm(match)),
 	)
+	if shape.field("principal") {
+		principal := ast.NewObject(
+			item("type", sterm(q.Principal.Type)),
+			item("id", ast.StringTerm(q.Principal.ID)),
+			item("groups", stringArray(q.Principal.Groups)),
+		)
+		if q.Principal.MFA != nil {
+			principal.Insert(sterm("mfa"), ast.InternedTerm(*q.Principal.MFA))
+		}
+		in.Insert(sterm("principal"), ast.NewTerm(principal))
+	}
 	if shape.field(resourceField) {
 		in.Insert(sterm(resourceField), ast.StringTerm(Resource(q.Region, q.Account, r.ClusterID)))
 	}
@@ -287,19 +323,36 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 
 func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(sterm(k), v) }
 
+// ipFamily is the prefix of the input.match field that holds an IP key's
+// value: "ip4:" for an IPv4 address, "ip6:" for any IPv6 one.
+func ipFamily(a netip.Addr) string {
+	if a.Is4() {
+		return "ip4:"
+	}
+	return "ip6:"
+}
+
 // staticTerms holds the terms of the input's field names and condition
 // keys, shared by every input (evaluation never modifies a term).
 var staticTerms = func() map[string]*ast.Term {
 	m := map[string]*ast.Term{}
 	for _, s := range []string{"type", "id", "groups", "mfa", "clusterId", "command", "workingDir", "timeout", "instanceIds",
 		"sourceIp", "secureTransport", "currentTime", "principal", "action", "resource", "request", "context", "trigger",
-		"region", "account", "keys", "simple", "features", "argv", "assignments", "redirects", "op", "target",
+		"region", "account", "keys", "match", "own", "any", "simple", "features", "argv", "assignments", "redirects", "op", "target",
 		hpcgate.ActionInvoke, hpcgate.ActionListResults, hpcgate.PrincipalUser, hpcgate.PrincipalService,
 		hpcgate.TriggerHTTP, hpcgate.TriggerOSS, hpcgate.TriggerEventBridge, hpcgate.TriggerTimer, hpcgate.TriggerInvoke} {
 		m[s] = ast.StringTerm(s)
 	}
-	for k := range conditionKeys {
+	for k, spec := range conditionKeys {
 		m[k] = ast.StringTerm(k)
+		if spec.typ == keyIP {
+			m["ip4:"+k], m["ip6:"+k] = ast.StringTerm("ip4:"+k), ast.StringTerm("ip6:"+k)
+		}
+	}
+	for _, a := range []string{hpcgate.ActionInvoke, hpcgate.ActionListResults} {
+		for _, t := range []string{hpcgate.PrincipalUser, hpcgate.PrincipalService} {
+			m[a+"/"+t] = ast.StringTerm(a + "/" + t)
+		}
 	}
 	return m
 }()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/rego"
 
@@ -246,11 +247,9 @@ func TestIPFormsMatchLibrary(t *testing.T) {
 	}
 	matched := 0
 	for _, a := range append(addrs, "") {
-		keys := map[string]any{}
-		if a != "" {
-			keys["acs:SourceIp"] = a
-		}
-		rs, err := pq.Eval(t.Context(), rego.EvalInput(map[string]any{"keys": keys}))
+		q := Query{Action: hpcgate.ActionInvoke, Principal: hpcgate.Principal{Type: hpcgate.PrincipalUser, ID: "u"}}
+		q.Context.SourceIP = a
+		rs, err := pq.Eval(t.Context(), rego.EvalParsedInput(input(q, time.Now())))
 		if err != nil || len(rs) != 1 {
 			t.Fatalf("%q: %v %v", a, rs, err)
 		}

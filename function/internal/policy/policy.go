@@ -60,6 +60,13 @@ type Set struct {
 	// patterns keeps the compiled glob patterns of this set across
 	// evaluations (OPA's global cache holds only 100).
 	patterns cache.InterQueryValueCache
+	// memo is OPA's per-evaluation cache of rule values, which the set
+	// needs only with extension rules: the library and the generated rules
+	// read no document twice on the way to an Allow (deny, read twice when
+	// something denies, is a handful of rules), so filling the cache costs
+	// more than it saves. Extension rules may read one helper rule many
+	// times, and keep it.
+	memo bool
 }
 
 // Routes returns the routes of the governance data, in order.
@@ -205,11 +212,11 @@ func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (*S
 	if _, err := q.Eval(ctx, rego.EvalParsedInput(trial), rego.EvalInterQueryBuiltinValueCache(patterns)); err != nil {
 		return nil, fmt.Errorf("compile policies: trial evaluation: %w", err)
 	}
-	shape := &inputShape{fields: map[string]bool{resourceField: c.resource}, keys: gov.usedKeys()}
+	shape := &inputShape{fields: map[string]bool{resourceField: c.resource, matchIPField: c.ip}, keys: gov.usedKeys()}
 	for _, m := range extensions {
 		shape.addReads(m)
 	}
-	return &Set{query: q, patterns: patterns, shape: shape}, nil
+	return &Set{query: q, patterns: patterns, shape: shape, memo: len(extensions) > 0}, nil
 }
 
 // regoOptions are the compiler settings every evaluation uses: Rego v1,
@@ -231,6 +238,7 @@ type compiled struct {
 	modules  map[string]*ast.Module
 	globs    int  // glob.match calls in the generated module
 	resource bool // the generated module reads input.resource
+	ip       bool // the generated module reads an address from input.match
 }
 
 // gateActions are the actions the gate asks about, in their spelling: the
@@ -243,7 +251,7 @@ var gateActions = []string{hpcgate.ActionInvoke, hpcgate.ActionListResults}
 // statements: one rule per statement and attachment whose body tests the
 // action (when the statement applies to one gate action), the principal,
 // the Resource and the Condition. allow_own, allow_any and
-// allow_group[<group>] hold the decision of the first matching Allow
+// allow_group[<action>/<group>] hold the decision of the first matching Allow
 // statement of an attachment: one chain of such rules per attachment.
 func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	lib, err := fs.ReadFile(policies.Library, policies.LibraryFile)
@@ -295,61 +303,48 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 			byPolicy[pname] = append(byPolicy[pname], cs)
 		}
 	}
-	// Every rule is guarded by tests OPA's rule index decides: the action
-	// (when the statement applies to one gate action), the principal type
-	// and the principal (its id, one of a user's groups, or nothing for
-	// "*"). The index then picks the rules of the request's principal,
-	// whatever the size of the policy set, and of those the few that can
-	// match the request.
+	// Every rule is guarded by one test OPA's rule index decides (see
+	// attachmentGuard): the action, and the principal (its id, one of a
+	// user's groups, or any of its type for "*"). The index then picks the
+	// rules of the request's principal and action, whatever the size of the
+	// policy set, and of those the few that can match the request.
 	//
-	// Deny statements repeat per attachment as rules of one set: every
-	// match is a reason. Allow statements form one chain per attachment
-	// (rule, else, else, ... in policy and statement order) whose value is
-	// the decision: evaluation stops at the first that matches, since one
-	// Allow is all a decision needs. The chains of attachments to one
-	// principal and to every principal of a type are definitions of one
-	// rule each (allow_own, allow_any): the guards leave at most one
-	// defined. A group's chain is allow_group[<group>].
+	// Deny statements repeat per attachment and action as rules of one set:
+	// every match is a reason. Allow statements form one chain per
+	// attachment and action (rule, else, else, ... in policy and statement
+	// order) whose value is the decision: evaluation stops at the first that
+	// matches, since one Allow is all a decision needs. The chains of
+	// attachments to one principal and to every principal of a type are
+	// definitions of one rule each (allow_own, allow_any): the guards leave
+	// at most one defined. A group's chains are allow_group[<action>/<group>].
 	for _, typ := range sortedKeys(g.attachments) {
 		for _, id := range sortedKeys(g.attachments[typ]) {
-			guard := []string{"input.principal.type == " + lit(typ)}
-			head := "allow_own"
-			switch {
-			case typ == "group":
-				guard = []string{`input.principal.type == "user"`, lit(id) + " in input.principal.groups"}
-				head = "allow_group[" + lit(id) + "]"
-			case id == "*":
-				head = "allow_any"
-			default:
-				guard = append(guard, "input.principal.id == "+lit(id))
-			}
-			var links []string // "decision if {body}"
-			seen := map[string]bool{}
-			for _, p := range g.attachments[typ][id] {
-				if seen[p] {
-					continue
-				}
-				seen[p] = true
-				for _, cs := range byPolicy[p] {
-					var action string
-					switch len(cs.actions) {
-					case 0:
+			for _, action := range gateActions {
+				guard, head := attachmentGuard(typ, id, action)
+				var links []string // "decision if {body}"
+				seen := map[string]bool{}
+				for _, p := range g.attachments[typ][id] {
+					if seen[p] {
 						continue
-					case 1:
-						action = "input.action == " + lit(cs.actions[0])
 					}
-					for _, body := range cs.bodies {
-						body = joinBody(append([]string{action}, append(slices.Clone(guard), body)...)...)
-						if cs.effect == "allow" {
-							links = append(links, fmt.Sprintf("{\"allow\": true, \"reasons\": [%s]} if {\n\t%s\n}", cs.reason, body))
+					seen[p] = true
+					for _, cs := range byPolicy[p] {
+						if !slices.Contains(cs.actions, action) {
 							continue
 						}
-						fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", cs.reason, body)
+						for _, body := range cs.bodies {
+							body = joinBody(guard, body)
+							if cs.effect == "allow" {
+								links = append(links, fmt.Sprintf("{\"allow\": true, \"reasons\": [%s]} if {\n\t%s\n}", cs.reason, body))
+								continue
+							}
+							fmt.Fprintf(&src, "deny contains %s if {\n\t%s\n}\n\n", cs.reason, body)
+						}
 					}
 				}
-			}
-			if len(links) > 0 {
-				fmt.Fprintf(&src, "%s := %s\n\n", head, strings.Join(links, " else := "))
+				if len(links) > 0 {
+					fmt.Fprintf(&src, "%s := %s\n\n", head, strings.Join(links, " else := "))
+				}
 			}
 		}
 	}
@@ -369,7 +364,26 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	for _, m := range extensions {
 		modules[m.Package.Location.File] = m
 	}
-	return &compiled{modules: modules, globs: strings.Count(src.String(), "glob.match("), resource: strings.Contains(src.String(), "input.resource")}, nil
+	return &compiled{modules: modules, globs: strings.Count(src.String(), "glob.match("), resource: strings.Contains(src.String(), "input.resource"),
+		ip: strings.Contains(src.String(), `input.match["ip`)}, nil
+}
+
+// attachmentGuard returns the test that a request is for action and by a
+// principal the attachment (typ, id) applies to, and the rule the
+// attachment's Allow chain defines. It is one comparison with a value of
+// input.match, which OPA's rule index decides and the evaluation then
+// costs one expression: the value joins the action, the principal type and
+// the principal id (or one of a user's groups) with "/", unambiguous since
+// neither an action nor a type holds one.
+func attachmentGuard(typ, id, action string) (guard, head string) {
+	switch {
+	case typ == "group":
+		return lit(action+"/"+id) + " in input.match.groups", "allow_group[" + lit(action+"/"+id) + "]"
+	case id == "*":
+		return "input.match.any == " + lit(action+"/"+typ), "allow_any"
+	default:
+		return "input.match.own == " + lit(action+"/"+typ+"/"+id), "allow_own"
+	}
 }
 
 // joinBody joins the non-empty expressions of a rule body, one per line.
@@ -540,12 +554,23 @@ func (e *Engine) Decide(ctx context.Context, q Query) (hpcgate.Decision, error) 
 	return s.decide(ctx, q, e.now())
 }
 
-// Evaluation options every decision shares: no metrics, and the result
-// as the AST term itself (readDecision reads it without a JSON round trip).
+// Evaluation options decisions share: no metrics, the result as the AST
+// term itself (readDecision reads it without a JSON round trip), and,
+// unless the set memoizes, no cache of rule values.
 var (
 	noMetrics = metrics.NoOp()
 	rawResult = rego.EvalGenerateJSON(func(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil })
+	noMemo    = rego.EvalVirtualCache(noVirtualCache{})
 )
+
+// noVirtualCache is a rule-value cache that keeps nothing.
+type noVirtualCache struct{}
+
+func (noVirtualCache) Push()                         {}
+func (noVirtualCache) Pop()                          {}
+func (noVirtualCache) Get(ast.Ref) (*ast.Term, bool) { return nil, false }
+func (noVirtualCache) Put(ast.Ref, *ast.Term)        {}
+func (noVirtualCache) Keys() []ast.Ref               { return nil }
 
 func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decision, error) {
 	if err := ctx.Err(); err != nil {
@@ -573,8 +598,12 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 	cancel := topdown.NewCancel()
 	stop := context.AfterFunc(ctx, cancel.Cancel)
 	timer := time.AfterFunc(EvalTimeout, cancel.Cancel)
-	rs, err := s.query.Eval(ctx, rego.EvalParsedInput(buildInput(q, now, s.shape)), rego.EvalExternalCancel(cancel),
-		rego.EvalMetrics(noMetrics), rawResult, rego.EvalInterQueryBuiltinValueCache(s.patterns))
+	opts := []rego.EvalOption{rego.EvalParsedInput(buildInput(q, now, s.shape)), rego.EvalExternalCancel(cancel),
+		rego.EvalMetrics(noMetrics), rawResult, rego.EvalInterQueryBuiltinValueCache(s.patterns), noMemo}
+	if s.memo {
+		opts = opts[:len(opts)-1]
+	}
+	rs, err := s.query.Eval(ctx, opts...)
 	timer.Stop()
 	stop()
 	if err != nil {

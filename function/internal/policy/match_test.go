@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
@@ -263,4 +264,60 @@ func TestIPFormsMatchLibrary(t *testing.T) {
 		t.Fatalf("%d of %d (list, address) pairs match: the comparison tells nothing", matched, lists*(len(addrs)+1))
 	}
 	t.Logf("%d lists x %d addresses, %d matches, alike", lists, len(addrs)+1, matched)
+}
+
+// TestWithMatchAgreesWithGate: Rego tests build input.match with the
+// library's with_match; it must derive what the gate builds in Go.
+func TestWithMatchAgreesWithGate(t *testing.T) {
+	lib, err := fs.ReadFile(policies.Library, policies.LibraryFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pq, err := rego.New(append(regoOptions(), rego.Query("m := data.hpcgate.ram.with_match(input).match"),
+		rego.Module("lib.rego", string(lib)))...).PrepareForEval(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// without copies o without the fields drop says to leave out.
+	without := func(o ast.Object, drop func(k, v *ast.Term) bool) ast.Object {
+		out := ast.NewObject()
+		o.Foreach(func(k, v *ast.Term) {
+			if !drop(k, v) {
+				out.Insert(k, v)
+			}
+		})
+		return out
+	}
+	matchKey := ast.StringTerm("match")
+	// The gate leaves an empty groups list out, with_match writes it.
+	emptyList := func(_, v *ast.Term) bool { a, ok := v.Value.(*ast.Array); return ok && a.Len() == 0 }
+	n := 0
+	for _, p := range []hpcgate.Principal{
+		{Type: "user", ID: "alice", Groups: []string{"researchers", "staff"}},
+		{Type: "user", ID: "a/b c", Groups: []string{}},
+		{Type: "user", ID: "bob"},
+		{Type: "service", ID: "oss:raw-data", Groups: []string{"ignored"}},
+	} {
+		for _, ip := range []string{"", "10.20.0.5", "::ffff:10.20.0.5", "::FFFF:10.20.0.5", "2001:db8:20::1", "fe80::1%eth0", "not-an-ip"} {
+			for _, action := range gateActions {
+				q := query(p)
+				q.Action, q.Context.SourceIP = action, ip
+				in := input(q, time.Now()).(ast.Object)
+				want := in.Get(matchKey).Value
+				rs, err := pq.Eval(t.Context(), rego.EvalParsedInput(without(in, func(k, _ *ast.Term) bool { return k.Equal(matchKey) })))
+				if err != nil || len(rs) != 1 {
+					t.Fatalf("%+v: %v %v", q, rs, err)
+				}
+				got, err := ast.InterfaceToValue(rs[0].Bindings["m"])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if without(got.(ast.Object), emptyList).Compare(want) != 0 {
+					t.Errorf("principal %+v, action %s, address %q: with_match %v, the gate %v", p, action, ip, got, want)
+				}
+				n++
+			}
+		}
+	}
+	t.Logf("%d inputs alike", n)
 }

@@ -480,6 +480,10 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 		case "like":
 			arg = lit(likeGlob(vals))
 		}
+		if spec.f == "like" && qual == "any" && !spec.neg && slices.ContainsFunc(vals, matchesAll) {
+			// Some value matches "*": the key has a value.
+			return nonEmpty(k), nil
+		}
 		// The positive single-key and ForAllValues forms are written inline
 		// (a function call costs more than the test); the others call the
 		// library.
@@ -607,6 +611,10 @@ func ipTest(k string, v4, v6 []string) string {
 	}
 	return strings.Join(tests, " or ")
 }
+
+// matchesAll reports whether the StringLike pattern p matches every
+// string: it is a run of one or more "*".
+func matchesAll(p string) bool { return p != "" && strings.Trim(p, "*") == "" }
 
 // maxIndexedValues bounds the values of a ForAnyValue:StringEquals
 // condition written as one indexed rule per value.

@@ -61,6 +61,27 @@ func TestOnlyGateActions(t *testing.T) {
 	}
 }
 
+// TestOnlyKnownPrincipalTypes: the rules' guards join action, principal
+// type and id with "/", so a type outside user and service ("user/x" with
+// id "y" would read as user "x/y") is an error, never a decision.
+func TestOnlyKnownPrincipalTypes(t *testing.T) {
+	s, err := Compile(t.Context(), fstest.MapFS{"g.json": {Data: []byte(`{"policies": {"P": {"Version": "1", "Statement": [` +
+		`{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}, "attachments": {"user": {"x/y": ["P"]}, "group": {"g": ["P"]}}}`)}}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := NewEngine(s)
+	if d, err := e.Decide(t.Context(), query(hpcgate.Principal{Type: "user", ID: "x/y"})); err != nil || !d.Allow {
+		t.Fatalf("user x/y: decision %+v, %v: want an allow", d, err)
+	}
+	for _, p := range []hpcgate.Principal{{Type: "user/x", ID: "y"}, {Type: "group", ID: "g"}, {Type: "", ID: "x/y"}, {Type: "User", ID: "x/y"}} {
+		d, err := e.Decide(t.Context(), query(p))
+		if hpcgate.AsError(err).Code != hpcgate.CodeInvalidRequest || d.Allow {
+			t.Errorf("%+v: decision %+v, %v: want an InvalidRequest error", p, d, err)
+		}
+	}
+}
+
 func TestWildcardMatch(t *testing.T) {
 	tests := []struct {
 		pattern, s string

@@ -248,11 +248,11 @@ var gateActions = []string{hpcgate.ActionInvoke, hpcgate.ActionListResults}
 
 // build compiles governance data into Rego, the package hpcgate.gov the
 // RAM library reads. deny holds the reasons of the matching Deny
-// statements: one rule per statement and attachment whose body tests the
-// action (when the statement applies to one gate action), the principal,
-// the Resource and the Condition. allow_own, allow_any and
-// allow_group[<action>/<group>] hold the decision of the first matching Allow
-// statement of an attachment: one chain of such rules per attachment.
+// statements: one rule per statement, attachment and gate action whose
+// body tests the action and the principal, the Resource and the
+// Condition. allow_own, allow_any and allow_group[<action>/<group>] hold
+// the decision of the first matching Allow statement of an attachment:
+// one chain of such rules per attachment and action.
 func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 	lib, err := fs.ReadFile(policies.Library, policies.LibraryFile)
 	if err != nil {
@@ -579,6 +579,11 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 	q.Request = q.Request.WithDefaults()
 	if !slices.Contains(gateActions, q.Action) {
 		return hpcgate.Decision{}, hpcgate.Invalid("action: %q (want %q or %q)", q.Action, hpcgate.ActionInvoke, hpcgate.ActionListResults)
+	}
+	// The rules' guards join action, type and id with "/" (see
+	// attachmentGuard): unambiguous only while the type is one of these.
+	if !principalTypes[q.Principal.Type] {
+		return hpcgate.Decision{}, hpcgate.Invalid("principal.type: %q (want %q or %q)", q.Principal.Type, hpcgate.PrincipalUser, hpcgate.PrincipalService)
 	}
 	// The resource tests read the cluster id in place of the ARN (see
 	// clusterKey): that holds only while no field holds a ":".

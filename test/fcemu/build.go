@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"testing"
 )
 
 // builds caches BuildBinary(ctx, pkg, "") per process: one temporary
@@ -16,6 +19,7 @@ var builds struct {
 	mu      sync.Mutex
 	dir     string
 	entries map[string]*buildEntry
+	sources []string // source directories of the builds, under go test
 }
 
 type buildEntry struct {
@@ -69,8 +73,52 @@ func BuildBinary(ctx context.Context, pkg, out string) (string, error) {
 	if err := goBuild(ctx, pkg, ent.target); err != nil {
 		return "", err
 	}
+	if testing.Testing() {
+		dirs, err := sourceDirs(ctx, pkg)
+		if err != nil {
+			return "", err
+		}
+		builds.mu.Lock()
+		builds.sources = append(builds.sources, dirs...)
+		builds.mu.Unlock()
+		NoteSources()
+	}
 	ent.built = true
 	return ent.target, nil
+}
+
+// sourceDirs lists the directories of the packages of this module that
+// pkg is built from.
+func sourceDirs(ctx context.Context, pkg string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "go", "list", "-deps",
+		"-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", pkg).Output()
+	if err != nil {
+		return nil, fmt.Errorf("fcemu: go list %s: %w", pkg, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// NoteSources opens every file in the source directories of the binaries
+// BuildBinary built in this test process. go test caches a package's
+// result keyed on the files its tests opened, and knows nothing of the
+// sources a `go build` they start compiles: without this, a test of the
+// gateway binary would pass from the cache after the gateway changed. go
+// test records only what is opened while tests run, so a TestMain that
+// builds before m.Run has its tests call this.
+func NoteSources() {
+	builds.mu.Lock()
+	dirs := slices.Clone(builds.sources)
+	builds.mu.Unlock()
+	for _, dir := range dirs {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.Type().IsRegular() {
+				if f, err := os.Open(filepath.Join(dir, e.Name())); err == nil {
+					f.Close()
+				}
+			}
+		}
+	}
 }
 
 // RemoveBuilds deletes the binaries BuildBinary cached. Call it from

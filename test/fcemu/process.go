@@ -42,6 +42,7 @@ type Process struct {
 // stderr are captured together (Logs). The process is killed by Close, by
 // e.Close, or when ctx ends.
 func (e *Emulator) Start(ctx context.Context, binary string, env []string) (*Process, error) {
+	NoteSources()
 	select {
 	case <-e.closed:
 		return nil, ErrClosed

@@ -31,6 +31,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
+	"github.com/hpcgate/hpcgate/test/fcemu"
 )
 
 // Identity and cluster every harness run uses.
@@ -152,6 +153,7 @@ type Local struct {
 
 // StartLocal starts the gateway in local mode and waits until it serves.
 func StartLocal(ctx context.Context, c LocalConfig) (*Local, error) {
+	fcemu.NoteSources()
 	args := []string{c.Binary, "local", "--listen", "127.0.0.1:0",
 		"--jwks", c.IDP.JWKSFile, "--issuer", Issuer, "--audience", Audience,
 		"--ehpc-endpoint", c.Endpoint}

@@ -75,13 +75,33 @@ const matchIPField = "match.ip"
 // extension rules read what their references name.
 type inputShape struct {
 	all     bool            // every field and key
-	fields  map[string]bool // top-level fields besides principal, action and keys
+	fields  map[string]bool // top-level fields read besides action, match and keys
 	keys    map[string]bool // the condition keys read, unless allKeys
 	allKeys bool
+	nfields int // fields read besides action, match and keys (see count)
 }
 
 func (s *inputShape) field(f string) bool { return s.all || s.fields[f] }
 func (s *inputShape) key(k string) bool   { return s.all || s.allKeys || s.keys[k] }
+
+// fieldCount is how many top-level fields an input of the shape holds at
+// most: action, match and keys, and the others it reads.
+func (s *inputShape) fieldCount() int {
+	if s.all {
+		return 11
+	}
+	return 3 + s.nfields
+}
+
+// count sets nfields once the shape is complete.
+func (s *inputShape) count() {
+	s.nfields = 0
+	for f, read := range s.fields {
+		if read && f != matchIPField && f != "action" && f != "match" && f != "keys" {
+			s.nfields++
+		}
+	}
+}
 
 // keyCount is how many condition keys an input of the shape holds at most.
 func (s *inputShape) keyCount() int {
@@ -199,10 +219,9 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	if withCtx {
 		ctx = ast.NewObject()
 	}
-	match := ast.NewObject(
-		item("own", ast.StringTerm(q.Action+"/"+q.Principal.Type+"/"+q.Principal.ID)),
-		item("any", sterm(q.Action+"/"+q.Principal.Type)),
-	)
+	match := ast.NewObjectWithCapacity(4)
+	match.Insert(sterm("own"), ast.StringTerm(q.Action+"/"+q.Principal.Type+"/"+q.Principal.ID))
+	match.Insert(sterm("any"), sterm(q.Action+"/"+q.Principal.Type))
 	if q.Principal.Type == hpcgate.PrincipalUser && len(q.Principal.Groups) > 0 {
 		groups := make([]*ast.Term, len(q.Principal.Groups))
 		for i, g := range q.Principal.Groups {
@@ -246,10 +265,9 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 		put("acs:MFAPresent", ast.InternedTerm(*q.Principal.MFA))
 	}
 
-	in := ast.NewObject(
-		item("action", sterm(q.Action)),
-		item("match", ast.NewTerm(match)),
-	)
+	in := ast.NewObjectWithCapacity(shape.fieldCount())
+	in.Insert(sterm("action"), sterm(q.Action))
+	in.Insert(sterm("match"), ast.NewTerm(match))
 	if shape.field("principal") {
 		principal := ast.NewObject(
 			item("type", sterm(q.Principal.Type)),

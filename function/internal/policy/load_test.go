@@ -253,6 +253,8 @@ func TestDecideFailsClosed(t *testing.T) {
 		return s
 	}
 	alice := hpcgate.Principal{Type: "user", ID: "alice"}
+	// Some 9 million steps: far longer than EvalTimeout.
+	slow := "deny contains \"slow\" if {\n\tinput.request.clusterId == \"ehpc-hz-abc\"\n\tsome i in numbers.range(1, 3000)\n\tsome j in numbers.range(1, 3000)\n\ti * j < 0\n}\n"
 	tests := map[string]struct {
 		set      *Set
 		deadline time.Duration
@@ -260,7 +262,9 @@ func TestDecideFailsClosed(t *testing.T) {
 		"no policy set":                 {nil, 0},
 		"extension deny holds a number": {ext("deny contains 42 if true\n"), 0},
 		"extension raises a type error": {ext("deny contains x if {\n\tinput.request.clusterId == \"ehpc-hz-abc\"\n\tx := sprintf(\"%v\", input.request.timeout)\n}\n"), 0},
-		"evaluation past the deadline":  {ext("deny contains \"slow\" if {\n\tinput.request.clusterId == \"ehpc-hz-abc\"\n\tsome i in numbers.range(1, 3000)\n\tsome j in numbers.range(1, 3000)\n\ti * j < 0\n}\n"), time.Millisecond},
+		"evaluation past the deadline":  {ext(slow), time.Millisecond},
+		// No caller deadline: EvalTimeout ends it (the test takes that long).
+		"evaluation past EvalTimeout": {ext(slow), 0},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

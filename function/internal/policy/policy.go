@@ -216,6 +216,7 @@ func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (*S
 	for _, m := range extensions {
 		shape.addReads(m)
 	}
+	shape.count()
 	return &Set{query: q, patterns: patterns, shape: shape, memo: len(extensions) > 0}, nil
 }
 
@@ -598,19 +599,15 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 		Resource:  Resource(q.Region, q.Account, q.Request.ClusterID),
 		Revision:  s.revision,
 	}
-	// The caller's deadline and EvalTimeout both cancel the evaluation;
-	// callbacks instead of the goroutine OPA would start per evaluation.
-	cancel := topdown.NewCancel()
-	stop := context.AfterFunc(ctx, cancel.Cancel)
-	timer := time.AfterFunc(EvalTimeout, cancel.Cancel)
+	// The caller's deadline and EvalTimeout both end the evaluation (see
+	// deadline).
+	cancel := &deadline{ctx: ctx, until: time.Now().Add(EvalTimeout)}
 	opts := []rego.EvalOption{rego.EvalParsedInput(buildInput(q, now, s.shape)), rego.EvalExternalCancel(cancel),
 		rego.EvalMetrics(noMetrics), rawResult, rego.EvalInterQueryBuiltinValueCache(s.patterns), noMemo}
 	if s.memo {
 		opts = opts[:len(opts)-1]
 	}
 	rs, err := s.query.Eval(ctx, opts...)
-	timer.Stop()
-	stop()
 	if err != nil {
 		if cancel.Cancelled() || ctx.Err() != nil {
 			return d, unavailable("policy evaluation timed out", err)
@@ -628,6 +625,36 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 		return d, unavailable("policy evaluation failed", err)
 	}
 	return d, nil
+}
+
+// deadline ends an evaluation when its context ends or its time is up.
+// OPA asks Cancelled before every expression (and in the loops of some
+// builtins); looking at the context and the clock every 32nd time costs
+// less than arming a timer and a context callback per decision, and ends
+// an evaluation that overruns within a few dozen expressions.
+type deadline struct {
+	ctx   context.Context
+	until time.Time
+	calls atomic.Uint32
+	done  atomic.Bool
+}
+
+var _ topdown.Cancel = (*deadline)(nil)
+
+func (d *deadline) Cancel() { d.done.Store(true) }
+
+func (d *deadline) Cancelled() bool {
+	if d.done.Load() {
+		return true
+	}
+	if d.calls.Add(1)%32 != 0 {
+		return false
+	}
+	if d.ctx.Err() != nil || time.Now().After(d.until) {
+		d.done.Store(true)
+		return true
+	}
+	return false
 }
 
 var (

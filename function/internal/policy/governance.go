@@ -589,6 +589,10 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 		if spec.neg { // see the String case
 			return fmt.Sprintf("not data.hpcgate.ram.ip_in(%s, {false: %s, true: %s})", k, litList(v4), litList(v6)), nil
 		}
+		if key != "acs:SourceIp" {
+			// The input files only acs:SourceIp by family (buildInput).
+			return "", fmt.Errorf("IP operators are only for acs:SourceIp")
+		}
 		return ipTest(key, v4, v6), nil
 	}
 	return "", fmt.Errorf("unsupported operator family %s", spec.f)

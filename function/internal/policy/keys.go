@@ -240,7 +240,7 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 				ip := ast.StringTerm(a.WithZone("").String())
 				put("acs:SourceIp", ip)
 				if shape.field(matchIPField) {
-					match.Insert(sterm(ipFamily(a)+"acs:SourceIp"), ip)
+					match.Insert(sourceIPByFamily[b2i(a.Is4())], ip)
 				}
 			}
 		}
@@ -341,13 +341,16 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 
 func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(sterm(k), v) }
 
-// ipFamily is the prefix of the input.match field that holds an IP key's
-// value: "ip4:" for an IPv4 address, "ip6:" for any IPv6 one.
-func ipFamily(a netip.Addr) string {
-	if a.Is4() {
-		return "ip4:"
+// sourceIPByFamily are the input.match fields that hold acs:SourceIp by
+// its address family: "ip6:acs:SourceIp" for any IPv6 address, IPv4-mapped
+// ones included, "ip4:acs:SourceIp" for an IPv4 one (see ipTest).
+var sourceIPByFamily = [2]*ast.Term{ast.StringTerm("ip6:acs:SourceIp"), ast.StringTerm("ip4:acs:SourceIp")}
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	return "ip6:"
+	return 0
 }
 
 // staticTerms holds the terms of the input's field names and condition
@@ -361,11 +364,8 @@ var staticTerms = func() map[string]*ast.Term {
 		hpcgate.TriggerHTTP, hpcgate.TriggerOSS, hpcgate.TriggerEventBridge, hpcgate.TriggerTimer, hpcgate.TriggerInvoke} {
 		m[s] = ast.StringTerm(s)
 	}
-	for k, spec := range conditionKeys {
+	for k := range conditionKeys {
 		m[k] = ast.StringTerm(k)
-		if spec.typ == keyIP {
-			m["ip4:"+k], m["ip6:"+k] = ast.StringTerm("ip4:"+k), ast.StringTerm("ip6:"+k)
-		}
 	}
 	for _, a := range []string{hpcgate.ActionInvoke, hpcgate.ActionListResults} {
 		for _, t := range []string{hpcgate.PrincipalUser, hpcgate.PrincipalService} {

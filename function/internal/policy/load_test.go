@@ -258,13 +258,14 @@ func TestDecideFailsClosed(t *testing.T) {
 	tests := map[string]struct {
 		set      *Set
 		deadline time.Duration
+		timedOut bool // the message says the evaluation timed out
 	}{
-		"no policy set":                 {nil, 0},
-		"extension deny holds a number": {ext("deny contains 42 if true\n"), 0},
-		"extension raises a type error": {ext("deny contains x if {\n\tinput.request.clusterId == \"ehpc-hz-abc\"\n\tx := sprintf(\"%v\", input.request.timeout)\n}\n"), 0},
-		"evaluation past the deadline":  {ext(slow), time.Millisecond},
+		"no policy set":                 {nil, 0, false},
+		"extension deny holds a number": {ext("deny contains 42 if true\n"), 0, false},
+		"extension raises a type error": {ext("deny contains x if {\n\tinput.request.clusterId == \"ehpc-hz-abc\"\n\tx := sprintf(\"%v\", input.request.timeout)\n}\n"), 0, false},
+		"evaluation past the deadline":  {ext(slow), time.Millisecond, true},
 		// No caller deadline: EvalTimeout ends it (the test takes that long).
-		"evaluation past EvalTimeout": {ext(slow), 0},
+		"evaluation past EvalTimeout": {ext(slow), 0, true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -281,6 +282,9 @@ func TestDecideFailsClosed(t *testing.T) {
 			}
 			if d.Allow {
 				t.Error("decision allows")
+			}
+			if got := strings.Contains(he.Message, "timed out"); got != tc.timedOut {
+				t.Errorf("message %q: says it timed out = %v, want %v", he.Message, got, tc.timedOut)
 			}
 		})
 	}

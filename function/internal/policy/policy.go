@@ -609,7 +609,7 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 	}
 	rs, err := s.query.Eval(ctx, opts...)
 	if err != nil {
-		if cancel.Cancelled() || ctx.Err() != nil {
+		if cancel.done.Load() || cancel.expired() {
 			return d, unavailable("policy evaluation timed out", err)
 		}
 		return d, unavailable("policy evaluation failed", err)
@@ -650,6 +650,11 @@ func (d *deadline) Cancelled() bool {
 	if d.calls.Add(1)%32 != 0 {
 		return false
 	}
+	return d.expired()
+}
+
+// expired looks at the context and the clock now, and remembers a yes.
+func (d *deadline) expired() bool {
 	if d.ctx.Err() != nil || time.Now().After(d.until) {
 		d.done.Store(true)
 		return true

@@ -27,7 +27,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -295,9 +294,9 @@ func denied() error {
 }
 
 var (
-	clusterRE  = regexp.MustCompile(`^ehpc-[A-Za-z0-9-]{1,64}$`)
-	instanceRE = regexp.MustCompile(`^i-[A-Za-z0-9]{1,64}$`)
-	commandRE  = regexp.MustCompile(`^c-[A-Za-z0-9]{1,64}$`)
+	clusterRE  = hpcgate.MustPattern(`^ehpc-[A-Za-z0-9-]+$`, 5+64)
+	instanceRE = hpcgate.MustPattern(`^i-[A-Za-z0-9]+$`, 2+64)
+	commandRE  = hpcgate.MustPattern(`^c-[A-Za-z0-9]+$`, 2+64)
 )
 
 const maxWorkingDir = 1024

@@ -91,7 +91,7 @@ var qualifiers = map[string]string{"ForAllValues": "all", "ForAnyValue": "any"}
 var attachmentTypes = map[string]bool{"user": true, "group": true, "service": true}
 
 var (
-	policyName   = regexp.MustCompile(`^[A-Za-z0-9-]{1,128}$`)
+	policyName   = hpcgate.MustPattern(`^[A-Za-z0-9-]+$`, 128)
 	actionRE     = regexp.MustCompile(`^[A-Za-z0-9*?_-]+:[A-Za-z0-9*?_-]+$`)
 	decimal      = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 	placeholders = map[string]bool{

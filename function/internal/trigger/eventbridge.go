@@ -3,7 +3,6 @@ package trigger
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"sort"
 	"time"
 
@@ -60,7 +59,7 @@ var ceAttributes = map[string]bool{
 	"aliyuneventbusname": true, "aliyunregionid": true, "aliyunpublishaddr": true,
 }
 
-var extensionName = regexp.MustCompile(`^[a-z0-9]{1,40}$`)
+var extensionName = hpcgate.MustPattern(`^[a-z0-9]+$`, 40)
 
 // decodeCloudEventList decodes an EventBridge batch: a list whose items
 // are CloudEvent objects or strings holding one (each string checked

@@ -593,25 +593,24 @@ func compileCondition(key, qual string, spec opSpec, vals []string) (string, err
 			// The input files only acs:SourceIp by family (buildInput).
 			return "", fmt.Errorf("IP operators are only for acs:SourceIp")
 		}
-		return ipTest(key, v4, v6), nil
+		return ipTest(v4, v6), nil
 	}
 	return "", fmt.Errorf("unsupported operator family %s", spec.f)
 }
 
-// ipTest is the inline form of IpAddress for the IP key k: any of the
-// ranges holds its value. The input carries the
-// value by address family (input.match["ip4:<key>"] and ["ip6:<key>"]) and
-// a range is tested against the value of its family only: an IPv6
-// address, IPv4-mapped ones included, never matches an IPv4 range, and an
-// IPv4 address never an IPv6 one, IPv4-mapped ranges included, as ip_in
-// has it.
-func ipTest(k string, v4, v6 []string) string {
+// ipTest is the inline form of IpAddress for acs:SourceIp: any of the
+// ranges holds its value. The input carries the address by its family
+// (sourceIP4, sourceIP6) and a range is tested against the address of its
+// family only: an IPv6 address, IPv4-mapped ones included, never matches
+// an IPv4 range, and an IPv4 address never an IPv6 one, IPv4-mapped ranges
+// included, as ip_in has it.
+func ipTest(v4, v6 []string) string {
 	var tests []string
 	for _, c := range v4 {
-		tests = append(tests, fmt.Sprintf("net.cidr_contains(%s, input.match[%s])", lit(c), lit("ip4:"+k)))
+		tests = append(tests, fmt.Sprintf("net.cidr_contains(%s, input.match[%v])", lit(c), sourceIP4))
 	}
 	for _, c := range v6 {
-		tests = append(tests, fmt.Sprintf("net.cidr_contains(%s, input.match[%s])", lit(c), lit("ip6:"+k)))
+		tests = append(tests, fmt.Sprintf("net.cidr_contains(%s, input.match[%v])", lit(c), sourceIP6))
 	}
 	return strings.Join(tests, " or ")
 }

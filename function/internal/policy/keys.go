@@ -78,29 +78,18 @@ type inputShape struct {
 	fields  map[string]bool // top-level fields read besides action, match and keys
 	keys    map[string]bool // the condition keys read, unless allKeys
 	allKeys bool
-	nfields int // fields read besides action, match and keys (see count)
 }
 
 func (s *inputShape) field(f string) bool { return s.all || s.fields[f] }
 func (s *inputShape) key(k string) bool   { return s.all || s.allKeys || s.keys[k] }
 
-// fieldCount is how many top-level fields an input of the shape holds at
-// most: action, match and keys, and the others it reads.
+// fieldCount bounds the number of top-level fields an input of the shape
+// holds (action, match, keys and those it reads), to size the object.
 func (s *inputShape) fieldCount() int {
 	if s.all {
 		return 11
 	}
-	return 3 + s.nfields
-}
-
-// count sets nfields once the shape is complete.
-func (s *inputShape) count() {
-	s.nfields = 0
-	for f, read := range s.fields {
-		if read && f != matchIPField && f != "action" && f != "match" && f != "keys" {
-			s.nfields++
-		}
-	}
+	return 3 + len(s.fields)
 }
 
 // keyCount is how many condition keys an input of the shape holds at most.
@@ -240,7 +229,11 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 				ip := ast.StringTerm(a.WithZone("").String())
 				put("acs:SourceIp", ip)
 				if shape.field(matchIPField) {
-					match.Insert(sourceIPByFamily[b2i(a.Is4())], ip)
+					field := sourceIP6
+					if a.Is4() {
+						field = sourceIP4
+					}
+					match.Insert(field, ip)
 				}
 			}
 		}
@@ -341,17 +334,13 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 
 func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(sterm(k), v) }
 
-// sourceIPByFamily are the input.match fields that hold acs:SourceIp by
-// its address family: "ip6:acs:SourceIp" for any IPv6 address, IPv4-mapped
-// ones included, "ip4:acs:SourceIp" for an IPv4 one (see ipTest).
-var sourceIPByFamily = [2]*ast.Term{ast.StringTerm("ip6:acs:SourceIp"), ast.StringTerm("ip4:acs:SourceIp")}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
+// sourceIP4 and sourceIP6 are the input.match fields that hold acs:SourceIp
+// by its address family: ip6 for any IPv6 address, IPv4-mapped ones
+// included, ip4 for an IPv4 one. ipTest writes the tests that read them.
+var (
+	sourceIP4 = ast.StringTerm("ip4:acs:SourceIp")
+	sourceIP6 = ast.StringTerm("ip6:acs:SourceIp")
+)
 
 // staticTerms holds the terms of the input's field names and condition
 // keys, shared by every input (evaluation never modifies a term).

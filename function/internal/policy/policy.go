@@ -216,7 +216,6 @@ func prepare(ctx context.Context, gov *governance, extensions []*ast.Module) (*S
 	for _, m := range extensions {
 		shape.addReads(m)
 	}
-	shape.count()
 	return &Set{query: q, patterns: patterns, shape: shape, memo: len(extensions) > 0}, nil
 }
 

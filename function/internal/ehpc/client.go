@@ -25,6 +25,7 @@ import (
 	sdkerrors "github.com/aliyun/alibaba-cloud-sdk-go/sdk/errors"
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 
+	"github.com/hpcgate/hpcgate/function/internal/creds"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 )
 
@@ -76,7 +77,7 @@ type Client struct {
 	callTO   time.Duration
 	maxPages int
 	log      *slog.Logger
-	fallback *fallbackCredentials
+	fallback *creds.Fallback
 
 	reads, invokes *http.Transport
 	pool           sync.Pool // of *conn
@@ -131,11 +132,7 @@ func New(cfg Config) (*Client, error) {
 		}
 		c.scheme, c.domain = scheme, host
 	}
-	p := cfg.Credentials
-	if p == nil {
-		p = credentials.NewDefaultCredentialsProvider()
-	}
-	c.fallback = &fallbackCredentials{p: p}
+	c.fallback = creds.NewFallback(cfg.Credentials)
 	c.reads = newTransport(false)
 	c.invokes = newTransport(true)
 	c.pool.New = func() any { return c.newConn() }

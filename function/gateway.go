@@ -79,6 +79,11 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 			return s.Revision()
 		}
 		return ""
+	}, Policy: func() (policy.Stats, bool) {
+		if s := engine.Current(); s != nil {
+			return s.Stats(), true
+		}
+		return policy.Stats{}, false
 	}}
 	switch {
 	case opt.verifier != nil:

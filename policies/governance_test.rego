@@ -1,4 +1,4 @@
-# Tests of the example governance data (governance.json, baseline.rego).
+# Tests of the example governance data (data.json, baseline.rego).
 # Run by go test ./function/internal/policy. Inputs give the condition keys
 # the gate would compute from the command.
 package hpcgate.governance_test

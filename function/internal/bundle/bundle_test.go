@@ -294,6 +294,22 @@ func TestLoadAfterGood(t *testing.T) {
 			wantErr:   "governance.json",
 			wantAllow: true, wantRev: "bundle:r1",
 		},
+		// What `opa build -b` makes of a directory whose governance file is
+		// not named data.json: an empty data document (issue 15).
+		"empty data document": {
+			next: func(t *testing.T) []byte {
+				return build(t, nil, map[string]string{"ext/site.rego": goodExt}, "r2", key.priv)
+			},
+			wantErr:   "no governance data",
+			wantAllow: true, wantRev: "bundle:r1",
+		},
+		"policies attached to nobody": {
+			next: func(t *testing.T) []byte {
+				return build(t, []byte(`{"policies": {"P": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}}`), nil, "r2", key.priv)
+			},
+			wantErr:   "no attachments",
+			wantAllow: true, wantRev: "bundle:r1",
+		},
 		"corrupt gzip": {
 			next:      func(t *testing.T) []byte { return []byte("this is not a bundle") },
 			wantErr:   "read:",

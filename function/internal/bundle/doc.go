@@ -5,7 +5,9 @@
 // A bundle replaces the embedded governance entirely: its data document
 // (what `opa build` makes of the data.json files) is the governance data
 // (policies, attachments, routes) and its Rego modules are the extension
-// rules. A Loader fetches the bundle (conditionally, with If-None-Match),
+// rules (Rego tests and a copy of the built-in RAM library, as in a copy of
+// policies/, are skipped). A set with no governance data, no policy or no
+// attachment is refused like any invalid one. A Loader fetches the bundle (conditionally, with If-None-Match),
 // verifies its signature when a public key is configured, compiles and
 // validates it with policy.Compile, and only then swaps it into the
 // policy.Engine. A bundle that fails any step is refused and logged at

@@ -23,6 +23,7 @@ import (
 	opabundle "github.com/open-policy-agent/opa/v1/bundle"
 
 	"github.com/hpcgate/hpcgate/function/internal/policy"
+	"github.com/hpcgate/hpcgate/policies"
 )
 
 // Defaults, named so docs and code cannot drift apart.
@@ -253,7 +254,7 @@ func (l *Loader) open(ctx context.Context, data []byte, digest string) (*policy.
 	if err != nil {
 		return nil, err
 	}
-	fsys, err := toFS(b)
+	fsys, err := l.toFS(b)
 	if err != nil {
 		return nil, err
 	}
@@ -265,9 +266,13 @@ func (l *Loader) open(ctx context.Context, data []byte, digest string) (*policy.
 }
 
 // toFS lays a bundle out as policy.Compile reads it: the data document as
-// one governance file, and each module at the top level under its path
-// with "/" turned into "_".
-func toFS(b opabundle.Bundle) (fs.FS, error) {
+// one governance file, and each extension module at the top level under
+// its path with "/" turned into "_". A bundle built from a copy of the
+// policies/ directory (`opa build -b policies`) also holds Rego tests and
+// the RAM library (lib/ram.rego): tests are skipped, as in a directory,
+// and the library is always the built-in one, so a copy of it is skipped
+// too (logged when it differs from the built-in one).
+func (l *Loader) toFS(b opabundle.Bundle) (fs.FS, error) {
 	data := b.Data
 	if data == nil {
 		data = map[string]any{}
@@ -278,6 +283,15 @@ func toFS(b opabundle.Bundle) (fs.FS, error) {
 	}
 	fsys := fstest.MapFS{GovernanceFile: {Data: gov, Mode: 0o444}}
 	for _, m := range b.Modules {
+		if strings.HasSuffix(m.Path, "_test.rego") {
+			continue
+		}
+		if m.Parsed != nil && m.Parsed.Package.Path.Equal(ramPackage) {
+			if lib, err := fs.ReadFile(policies.Library, policies.LibraryFile); err != nil || !bytes.Equal(bytes.TrimSpace(lib), bytes.TrimSpace(m.Raw)) {
+				l.log.Warn("policy bundle holds a RAM library that differs from the built-in one; the built-in one is used", "source", l.src.String(), "module", m.Path)
+			}
+			continue
+		}
 		name := strings.ReplaceAll(strings.TrimPrefix(m.Path, "/"), "/", "_")
 		if _, dup := fsys[name]; dup {
 			return nil, fmt.Errorf("modules %s: two modules map to the name %s", m.Path, name)
@@ -286,6 +300,9 @@ func toFS(b opabundle.Bundle) (fs.FS, error) {
 	}
 	return fsys, nil
 }
+
+// ramPackage is the package of the built-in RAM library.
+var ramPackage = ast.MustParseRef("data.hpcgate.ram")
 
 const maxRevisionLen = 128
 

@@ -17,6 +17,7 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/gate"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/policy"
 	"github.com/hpcgate/hpcgate/function/internal/trigger"
 )
 
@@ -42,6 +43,9 @@ type Server struct {
 	// Revision reports the policy revision in force, "" when none is
 	// loaded (then /healthz answers 503).
 	Revision func() string
+	// Policy reports what the set in force holds (revision and counts),
+	// false when none is loaded; /healthz shows it.
+	Policy func() (policy.Stats, bool)
 	// Extra routes, for local mode's POST /invoke.
 	Extra map[string]http.Handler
 }
@@ -134,9 +138,15 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	if rev == "" {
 		status, code = "no policy loaded", http.StatusServiceUnavailable
 	}
+	body := map[string]any{"status": status, "policyRevision": rev}
+	if s.Policy != nil {
+		if st, ok := s.Policy(); ok {
+			body["policy"] = st
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"status": status, "policyRevision": rev})
+	json.NewEncoder(w).Encode(body)
 }
 
 // call starts a gate.Call with what the transport tells: the caller's

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hpcgate/hpcgate/function/internal/gate"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/policy"
 )
 
 // fakeGate records calls and answers as the real gate would in shape.
@@ -129,5 +130,16 @@ func TestHealth(t *testing.T) {
 		if w.Code != want {
 			t.Errorf("revision %q: HTTP %d, want %d", rev, w.Code, want)
 		}
+	}
+}
+
+func TestHealthShowsWhatTheSetHolds(t *testing.T) {
+	stats := policy.Stats{Revision: "bundle:r7", Policies: 3, Statements: 9, Principals: 4, Routes: 1, ExtensionRules: 1}
+	s := &Server{Gate: &fakeGate{}, Revision: func() string { return "bundle:r7" }, Policy: func() (policy.Stats, bool) { return stats, true }}
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/healthz", nil))
+	want := `{"policy":{"revision":"bundle:r7","policies":3,"statements":9,"principals":4,"routes":1,"extensionRules":1},"policyRevision":"bundle:r7","status":"ok"}`
+	if w.Code != 200 || strings.TrimSpace(w.Body.String()) != want {
+		t.Errorf("HTTP %d %s\nwant 200 %s", w.Code, w.Body, want)
 	}
 }

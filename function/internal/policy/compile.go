@@ -46,7 +46,24 @@ type Set struct {
 	// more than it saves. Extension rules may read one helper rule many
 	// times, and keep it.
 	memo bool
+	gov  *governance // the statements, for explaining decisions
+	// stats counts what the set holds.
+	stats Stats
 }
+
+// Stats counts what a policy set holds: a health check shows it, so that a
+// set that loaded but holds less than intended is seen.
+type Stats struct {
+	Revision       string `json:"revision"`
+	Policies       int    `json:"policies"`
+	Statements     int    `json:"statements"`
+	Principals     int    `json:"principals"` // attachment entries: users, groups, services, "*"
+	Routes         int    `json:"routes"`
+	ExtensionRules int    `json:"extensionRules"` // extension modules
+}
+
+// Stats returns the counts of the set.
+func (s *Set) Stats() Stats { return s.stats }
 
 // Routes returns the routes of the governance data, in order.
 func (s *Set) Routes() []hpcgate.Route { return slices.Clone(s.routes) }
@@ -77,7 +94,14 @@ func Compile(ctx context.Context, fsys fs.FS, revision string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.revision, s.routes = revision, gov.routes
+	s.revision, s.routes, s.gov = revision, gov.routes, gov
+	s.stats = Stats{Revision: revision, Policies: len(gov.policies), Routes: len(gov.routes), ExtensionRules: len(extensions)}
+	for _, p := range gov.policies {
+		s.stats.Statements += len(p.statements)
+	}
+	for _, ids := range gov.attachments {
+		s.stats.Principals += len(ids)
+	}
 	return s, nil
 }
 
@@ -91,6 +115,7 @@ func load(fsys fs.FS) (*governance, []*ast.Module, string, error) {
 	gov := newGovernance()
 	var modules []*ast.Module
 	digest := sha256.New()
+	files := 0 // governance files
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || (!strings.HasSuffix(name, ".json") && !strings.HasSuffix(name, ".rego")) || strings.HasSuffix(name, "_test.rego") {
@@ -103,6 +128,7 @@ func load(fsys fs.FS) (*governance, []*ast.Module, string, error) {
 		fmt.Fprintf(digest, "%s\x00%d\x00", name, len(data))
 		digest.Write(data)
 		if strings.HasSuffix(name, ".json") {
+			files++
 			if err := gov.add(name, data); err != nil {
 				return nil, nil, "", err
 			}
@@ -115,6 +141,9 @@ func load(fsys fs.FS) (*governance, []*ast.Module, string, error) {
 		modules = append(modules, m)
 	}
 	if err := gov.finish(); err != nil {
+		return nil, nil, "", err
+	}
+	if err := gov.complete(files); err != nil {
 		return nil, nil, "", err
 	}
 	return gov, modules, "sha256:" + hex.EncodeToString(digest.Sum(nil))[:16], nil

@@ -189,6 +189,34 @@ func (g *governance) finish() error {
 	return nil
 }
 
+// complete refuses a set that would deny everything by accident: no
+// governance file, no policy or no attachment. An empty set is what a
+// bundle built from a directory without data.json holds (opa build reads
+// only files of that name), and it must never replace a working one.
+func (g *governance) complete(files int) error {
+	const hint = " (a bundle carries only files named data.json: `opa build -b` leaves any other *.json out)"
+	switch {
+	case files == 0:
+		return errors.New("no governance data: no *.json file" + hint)
+	case len(g.policies) == 0:
+		return errors.New("no governance data: no policies, so no statements" + hint)
+	case !g.attachesAny():
+		return errors.New("no attachments: no policy is attached to any principal, so every request would be denied")
+	}
+	return nil
+}
+
+func (g *governance) attachesAny() bool {
+	for _, ids := range g.attachments {
+		for _, ps := range ids {
+			if len(ps) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // usedKeys returns the condition keys the governance data tests, and the
 // cluster id that Resource tests read.
 func (g *governance) usedKeys() map[string]bool {

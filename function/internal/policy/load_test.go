@@ -161,6 +161,24 @@ func TestCompileRejects(t *testing.T) {
 			map[string]string{"g.json": `{"routes": [{"name": "r", "match": {"trigger": "oss"}, "request": {"clusterId": "c", "argv": ["x"]}}, {"name": "r", "match": {"trigger": "oss"}, "request": {"clusterId": "c", "argv": ["x"]}}]}`},
 			`routes[1]: route "r" is defined twice`,
 		},
+		// A set that would deny everything never loads (issue 15): an
+		// empty bundle must not replace a working set.
+		"no governance file at all": {
+			map[string]string{"site.rego": "package hpcgate.ext.site\n\ndeny contains \"x\" if false\n"},
+			`no governance data: no *.json file (a bundle carries only files named data.json`,
+		},
+		"an empty document, as opa build makes of a directory without data.json": {
+			map[string]string{"data.json": `{}`},
+			`no governance data: no policies`,
+		},
+		"policies without attachments": {
+			map[string]string{"g.json": `{"policies": {"P": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}}`},
+			`no attachments: no policy is attached to any principal`,
+		},
+		"attachments that attach nothing": {
+			map[string]string{"g.json": `{"policies": {"P": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}, "attachments": {"user": {"alice": []}, "group": {}}}`},
+			`no attachments`,
+		},
 		"extension outside hpcgate.ext": {
 			map[string]string{"x.rego": "package site\n\ndeny contains \"x\" if false\n"},
 			`extension x.rego: package site is not under hpcgate.ext`,
@@ -170,11 +188,11 @@ func TestCompileRejects(t *testing.T) {
 			`extension x.rego:3: rule deny must be a set of strings`,
 		},
 		"extension that does not compile": {
-			map[string]string{"x.rego": "package hpcgate.ext.site\n\ndeny contains x if x := undefined_fn(1)\n"},
+			map[string]string{"g.json": doc(`{"Effect": "Allow", "Action": "ehpc:InvokeShellCommand", "Resource": "*"}`), "x.rego": "package hpcgate.ext.site\n\ndeny contains x if x := undefined_fn(1)\n"},
 			`compile policies`,
 		},
 		"extension calling http.send": {
-			map[string]string{"x.rego": "package hpcgate.ext.site\n\ndeny contains \"x\" if http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1\"})\n"},
+			map[string]string{"g.json": doc(`{"Effect": "Allow", "Action": "ehpc:InvokeShellCommand", "Resource": "*"}`), "x.rego": "package hpcgate.ext.site\n\ndeny contains \"x\" if http.send({\"method\": \"get\", \"url\": \"http://127.0.0.1\"})\n"},
 			`http.send`,
 		},
 	}
@@ -197,7 +215,6 @@ func TestCompileRejects(t *testing.T) {
 
 func TestCompileAccepts(t *testing.T) {
 	tests := map[string]string{
-		"empty":                       `{}`,
 		"exact action, no conditions": doc(`{"Effect": "Allow", "Action": "ehpc:InvokeShellCommand", "Resource": "*"}`),
 		"numbers as strings, bools as strings, plain IP": doc(`{"Effect": "Deny", "Action": "ehpc:InvokeShellCommand", "Resource": "acs:ehpc:cn-hangzhou:123:cluster/c1",
 			"Condition": {"NumericGreaterThan": {"ehpc:Timeout": "600"}, "Bool": {"acs:SecureTransport": "False"}, "IpAddress": {"acs:SourceIp": ["10.0.0.1", "::1"]}}}`),
@@ -356,7 +373,7 @@ func contextWithTimeout(ctx context.Context, d time.Duration) (context.Context, 
 // extension rules; its decisions must be those made with the whole input
 // and the other cache setting.
 func TestUsedKeysDecideAlike(t *testing.T) {
-	data, err := fs.ReadFile(policies.FS, "governance.json")
+	data, err := fs.ReadFile(policies.FS, "data.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 		Region: cfg.Region, Account: cfg.AccountID,
 		MaxTimeout: cfg.MaxTimeout, MaxNodes: cfg.MaxNodes,
 		DefaultWait: cfg.DefaultWait, MaxWait: cfg.MaxWait, DeadlineSlack: cfg.DeadlineSlack,
-		Analyze: shellscan.Analyze, Logger: log,
+		Analyze: shellscan.Analyze, Logger: log, DecisionDetail: cfg.DecisionDetail,
 	})
 
 	api := &httpapi.Server{Gate: g, MaxBodyBytes: cfg.MaxBodyBytes, Revision: func() string {

@@ -57,6 +57,11 @@ type Record struct {
 	Route         string // the event route that made the request, if any
 	Action        string
 	Request       *hpcgate.Request // as authorized: the canonical command
+	// Context, Region and Account are the rest of what the decision was
+	// made on (the context with the current time it used), so that the
+	// record can be decided again: `check --replay`.
+	Context         *hpcgate.RequestContext
+	Region, Account string
 	Decision      *hpcgate.Decision
 	Result        *hpcgate.Result
 	Started       time.Time
@@ -66,10 +71,27 @@ type Record struct {
 // Log writes r as one "audit" record at info level (warn when the request
 // failed inside the gateway or upstream).
 func Log(ctx context.Context, l *slog.Logger, r Record) {
+	principal := []any{slog.String("type", r.Principal.Type), slog.String("id", r.Principal.ID), slog.Any("groups", r.Principal.Groups)}
+	if r.Principal.MFA != nil {
+		principal = append(principal, slog.Bool("mfa", *r.Principal.MFA))
+	}
 	attrs := []slog.Attr{
-		slog.Group("principal", slog.String("type", r.Principal.Type), slog.String("id", r.Principal.ID), slog.Any("groups", r.Principal.Groups)),
+		slog.Group("principal", principal...),
 		slog.String("trigger", r.Trigger),
 		slog.String("action", r.Action),
+	}
+	if c := r.Context; c != nil {
+		var ctx []any
+		if c.SourceIP != "" {
+			ctx = append(ctx, slog.String("sourceIp", c.SourceIP))
+		}
+		if c.SecureTransport != nil {
+			ctx = append(ctx, slog.Bool("secureTransport", *c.SecureTransport))
+		}
+		if c.CurrentTime != nil {
+			ctx = append(ctx, slog.String("currentTime", c.CurrentTime.UTC().Format(time.RFC3339Nano)))
+		}
+		attrs = append(attrs, slog.Group("context", ctx...), slog.String("region", r.Region), slog.String("account", r.Account))
 	}
 	if r.Route != "" {
 		attrs = append(attrs, slog.String("route", r.Route))
@@ -81,9 +103,12 @@ func Log(ctx context.Context, l *slog.Logger, r Record) {
 			slog.Any("instanceIds", q.InstanceIDs)))
 	}
 	if d := r.Decision; d != nil {
-		attrs = append(attrs, slog.Group("decision",
-			slog.Bool("allow", d.Allow), slog.Any("reasons", d.Reasons),
-			slog.String("resource", d.Resource), slog.String("policyRevision", d.Revision)))
+		decision := []any{slog.Bool("allow", d.Allow), slog.Any("reasons", d.Reasons),
+			slog.String("resource", d.Resource), slog.String("policyRevision", d.Revision)}
+		if d.Explanation != "" {
+			decision = append(decision, slog.String("explanation", d.Explanation))
+		}
+		attrs = append(attrs, slog.Group("decision", decision...))
 	}
 	level := slog.LevelInfo
 	if res := r.Result; res != nil {

@@ -56,6 +56,7 @@ type Config struct {
 	OutputCap       int           // HPCGATE_OUTPUT_CAP: bytes of output kept per node
 	InvokePrincipal string        // HPCGATE_INVOKE_PRINCIPAL: service principal of direct invokes
 	LogLevel        slog.Level    // HPCGATE_LOG_LEVEL: debug, info, warn, error
+	DecisionDetail  string        // HPCGATE_DECISION_DETAIL: full (default) or reasons
 	DeadlineSlack   time.Duration // time kept back from FC's deadline to answer in
 }
 
@@ -67,6 +68,7 @@ var Vars = []string{
 	"HPCGATE_POLICIES_DIR", "HPCGATE_POLICY_BUNDLE_URL", "HPCGATE_POLICY_BUNDLE_PUBLIC_KEY", "HPCGATE_POLICY_POLL_INTERVAL",
 	"HPCGATE_MAX_TIMEOUT", "HPCGATE_DEFAULT_WAIT", "HPCGATE_MAX_WAIT", "HPCGATE_MAX_NODES",
 	"HPCGATE_MAX_BODY_BYTES", "HPCGATE_OUTPUT_CAP", "HPCGATE_INVOKE_PRINCIPAL", "HPCGATE_LOG_LEVEL",
+	"HPCGATE_DECISION_DETAIL",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -141,6 +143,11 @@ func Load(getenv func(string) string) (Config, error) {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
 			errs = append(errs, fmt.Errorf("HPCGATE_LOG_LEVEL: want debug, info, warn or error, got %q", s))
 		}
+	}
+	switch c.DecisionDetail = cmp.Or(strings.TrimSpace(getenv("HPCGATE_DECISION_DETAIL")), "full"); c.DecisionDetail {
+	case "full", "reasons":
+	default:
+		errs = append(errs, fmt.Errorf("HPCGATE_DECISION_DETAIL: want full or reasons, got %q", c.DecisionDetail))
 	}
 	if err := c.validate(); err != nil {
 		errs = append(errs, err)

@@ -61,7 +61,21 @@ type Options struct {
 	Analyze         func(command string) (hpcgate.Analysis, error)
 	Logger          *slog.Logger
 	Now             func() time.Time
+	// DecisionDetail is how much of a decision the caller sees: DetailFull
+	// ("" too) or DetailReasons.
+	DecisionDetail string
 }
+
+// Decision detail levels (HPCGATE_DECISION_DETAIL).
+const (
+	// DetailFull shows the reasons with the values that matched, the near
+	// misses of an implicit deny and the sentence that explains a deny.
+	DetailFull = "full"
+	// DetailReasons shows only which statements decided, not what they
+	// test: for deployments that keep their policies' content to
+	// themselves. Audit records and check always have the full detail.
+	DetailReasons = "reasons"
+)
 
 // Gate runs the pipeline. It is safe for concurrent use.
 type Gate struct {
@@ -220,18 +234,32 @@ func (g *Gate) Reject(ctx context.Context, c Call, err error) hpcgate.Result {
 // res. False means res is final: denied, or no decision could be made
 // (which refuses the request too: fail closed).
 func (g *Gate) authorize(ctx context.Context, q policy.Query, rec *audit.Record, res *hpcgate.Result) bool {
+	rec.Context, rec.Region, rec.Account = &q.Context, q.Region, q.Account
 	dec, err := g.auth.Decide(ctx, q)
 	if err != nil {
 		*res = g.fail(rec, *res, hpcgate.StatusError, policyUnavailable(err))
 		return false
 	}
 	rec.Decision = &dec
-	res.Decision = &hpcgate.ResultDecision{Allow: dec.Allow, Reasons: dec.Reasons}
+	res.Decision = g.shown(dec)
 	if !dec.Allow {
 		*res = g.fail(rec, *res, hpcgate.StatusDenied, denied())
 		return false
 	}
 	return true
+}
+
+// shown is the part of dec the caller sees, at the configured detail.
+func (g *Gate) shown(dec hpcgate.Decision) *hpcgate.ResultDecision {
+	if g.opt.DecisionDetail == DetailReasons {
+		reasons := make([]hpcgate.Reason, len(dec.Reasons))
+		for i, r := range dec.Reasons {
+			r.Matched = nil
+			reasons[i] = r
+		}
+		return &hpcgate.ResultDecision{Allow: dec.Allow, Reasons: reasons}
+	}
+	return &hpcgate.ResultDecision{Allow: dec.Allow, Reasons: dec.Reasons, NearMisses: dec.NearMisses, Explanation: dec.Explanation}
 }
 
 func (g *Gate) fail(rec *audit.Record, res hpcgate.Result, status string, err error) hpcgate.Result {
@@ -244,7 +272,13 @@ func (g *Gate) fail(rec *audit.Record, res hpcgate.Result, status string, err er
 	return res
 }
 
+// query is the question for the policy. It fixes the current time the
+// decision uses, so that the audit record can replay it.
 func (g *Gate) query(c Call, req hpcgate.Request, an *hpcgate.Analysis, action string) policy.Query {
+	if c.Context.CurrentTime == nil {
+		now := g.opt.Now().UTC()
+		c.Context.CurrentTime = &now
+	}
 	return policy.Query{
 		Principal: c.Principal,
 		Request:   req,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"net/http"
 	"strings"
@@ -286,5 +287,63 @@ func TestRejectMapsStatus(t *testing.T) {
 	res = g.Reject(t.Context(), Call{Trigger: "oss"}, hpcgate.Errorf(hpcgate.CodeInvalidEvent, 400, "not an event"))
 	if res.Status != hpcgate.StatusInvalid || HTTPStatus(res) != 400 {
 		t.Errorf("result = %+v", res)
+	}
+}
+
+// TestAuditRecordHoldsWhatAReplayNeeds: the principal with groups and MFA,
+// the trigger, the context facts with the current time the decision used,
+// region and account (issue 14, point 6; check --replay reads them).
+func TestAuditRecordHoldsWhatAReplayNeeds(t *testing.T) {
+	auth := &fakeAuth{decide: allow}
+	var logs bytes.Buffer
+	g := newGate(auth, &fakeCmd{invoke: started, wait: finished}, &logs)
+	g.opt.Now = func() time.Time { return time.Date(2026, 12, 5, 7, 0, 0, 0, time.UTC) }
+	mfa, secure := true, true
+	p := user
+	p.MFA = &mfa
+	g.Run(t.Context(), Call{Principal: p, Trigger: hpcgate.TriggerHTTP,
+		Context: hpcgate.RequestContext{SourceIP: "10.20.1.5", SecureTransport: &secure},
+		Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue"}})
+	if ct := auth.queries[0].Context.CurrentTime; ct == nil || !ct.Equal(g.opt.Now()) {
+		t.Errorf("the policy decided at %v, want the gate's clock", ct)
+	}
+	var rec struct {
+		Principal map[string]any `json:"principal"`
+		Trigger   string         `json:"trigger"`
+		Context   map[string]any `json:"context"`
+		Region    string         `json:"region"`
+		Account   string         `json:"account"`
+	}
+	if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"sourceIp": "10.20.1.5", "secureTransport": true, "currentTime": "2026-12-05T07:00:00Z"}
+	if fmt.Sprint(rec.Context) != fmt.Sprint(want) || rec.Principal["mfa"] != true || fmt.Sprint(rec.Principal["groups"]) != "[researchers]" ||
+		rec.Trigger != "http" || rec.Region != "cn-hangzhou" || rec.Account != "123456" {
+		t.Errorf("audit record = %s", logs.Bytes())
+	}
+}
+
+func TestDecisionDetail(t *testing.T) {
+	full := hpcgate.Decision{
+		Reasons:     []hpcgate.Reason{{Effect: "Deny", Policy: "P", Sid: "NoRedirects", Matched: []hpcgate.Condition{{Key: "hpcgate:OutputRedirect", Operator: "ForAnyValue:StringNotEquals", Values: []string{"/dev/null"}, RequestValues: []string{"/tmp/x"}}}}},
+		NearMisses:  []hpcgate.NearMiss{{Policy: "P", Sid: "S"}},
+		Explanation: "Denied by P/NoRedirects, because hpcgate:OutputRedirect is /tmp/x.",
+	}
+	for level, want := range map[string]bool{"": true, DetailFull: true, DetailReasons: false} {
+		var logs bytes.Buffer
+		g := newGate(&fakeAuth{decide: func(policy.Query) (hpcgate.Decision, error) { return full, nil }}, &fakeCmd{}, &logs)
+		g.opt.DecisionDetail = level
+		res := g.Run(t.Context(), Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue > /tmp/x"}})
+		d := res.Decision
+		if d == nil || d.Allow || len(d.Reasons) != 1 || d.Reasons[0].Sid != "NoRedirects" {
+			t.Fatalf("%q: decision %+v", level, d)
+		}
+		if got := d.Reasons[0].Matched != nil && d.NearMisses != nil && d.Explanation != ""; got != want {
+			t.Errorf("%q: detail shown = %v, want %v: %+v", level, got, want, d)
+		}
+		if !strings.Contains(logs.String(), `"matched":[{"key":"hpcgate:OutputRedirect"`) || !strings.Contains(logs.String(), `"explanation":"Denied by P/NoRedirects`) {
+			t.Errorf("%q: the audit record must keep the full detail: %s", level, logs.String())
+		}
 	}
 }

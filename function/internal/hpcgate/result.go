@@ -29,8 +29,10 @@ type Result struct {
 
 // ResultDecision is the part of a Decision a caller sees.
 type ResultDecision struct {
-	Allow   bool     `json:"allow"`
-	Reasons []Reason `json:"reasons"`
+	Allow       bool       `json:"allow"`
+	Reasons     []Reason   `json:"reasons"`
+	NearMisses  []NearMiss `json:"nearMisses,omitempty"`
+	Explanation string     `json:"explanation,omitempty"`
 }
 
 // NodeResult is one node's outcome of a command.

@@ -136,6 +136,9 @@ func (s *Set) decide(ctx context.Context, q Query, now time.Time) (hpcgate.Decis
 	if err := readDecision(t.Value, &d); err != nil {
 		return d, unavailable("policy evaluation failed", err)
 	}
+	if !d.Allow && s.gov != nil {
+		s.explain(q, now, &d)
+	}
 	return d, nil
 }
 

@@ -46,6 +46,12 @@ type condition struct {
 	key  string
 	expr string
 	alts []string
+	// What explain tests in Go, and shows: the operator as written, its
+	// qualifier ("", "all", "any") and kind, and the listed values.
+	op   string
+	qual string
+	spec opSpec
+	vals []string
 }
 
 type opSpec struct {
@@ -432,7 +438,7 @@ func parseConditions(raw json.RawMessage) ([]condition, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", opName, key, err)
 			}
-			c := condition{key: key, expr: expr}
+			c := condition{key: key, expr: expr, op: opName, qual: qual, spec: spec, vals: vals}
 			if qual == "any" && spec.f == "str" && !spec.neg && len(vals) <= maxIndexedValues {
 				for _, v := range slices.Compact(slices.Sorted(slices.Values(vals))) {
 					c.alts = append(c.alts, fmt.Sprintf("%s in input.keys[%s]", lit(v), lit(key)))

@@ -52,20 +52,21 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 
 // Record is the audit record of one request.
 type Record struct {
-	Principal hpcgate.Principal
-	Trigger   string
-	Route     string // the event route that made the request, if any
-	Action    string
-	Request   *hpcgate.Request // as authorized: the canonical command
+	Principal     hpcgate.Principal
+	Trigger       string
+	Route         string // the event route that made the request, if any
+	Action        string
+	Request       *hpcgate.Request // as authorized: the canonical command
+	Decision      *hpcgate.Decision
+	Result        *hpcgate.Result
+	Started       time.Time
+	InternalError error // the cause behind an error result; never shown to the caller
+
 	// Context, Region and Account are the rest of what the decision was
 	// made on (the context with the current time it used), so that the
 	// record can be decided again: `check --replay`.
 	Context         *hpcgate.RequestContext
 	Region, Account string
-	Decision        *hpcgate.Decision
-	Result          *hpcgate.Result
-	Started         time.Time
-	InternalError   error // the cause behind an error result; never shown to the caller
 }
 
 // Log writes r as one "audit" record at info level (warn when the request

@@ -72,8 +72,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	dir := fs.String("policies", "", "policy directory (governance *.json and extension *.rego); default: the embedded policies")
 	batch := fs.Bool("batch", false, "read JSON lines on stdin and write one decision (or error object) per line")
+	replay := fs.String("replay", "", "gateway `LOG` (JSON lines, - for stdin): decide its audit records again and print those whose decision changes; exit 0 none, 2 some, 1 error")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hpcgate check [--policies DIR] [--batch] < input.json")
+		fmt.Fprintln(stderr, "usage: hpcgate check [--policies DIR] [--batch] < input.json\n       hpcgate check [--policies DIR] --replay LOG")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -96,6 +97,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	engine := policy.NewEngine(set)
+	if *replay != "" {
+		return replayFile(ctx, engine, *replay, stdin, stdout, stderr)
+	}
 	if *batch {
 		return runBatch(ctx, engine, stdin, stdout, stderr)
 	}

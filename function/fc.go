@@ -12,7 +12,6 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/config"
 	"github.com/hpcgate/hpcgate/function/internal/fchandler"
-	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 )
 
 // runFC serves Function Compute invocations through the runtime API. A bad
@@ -44,18 +43,7 @@ func runFC(getenv func(string) string) int {
 
 // events returns the FC handler over this gateway.
 func (g *gateway) events() *fchandler.Handler {
-	return &fchandler.Handler{
-		Gate: g.gate,
-		HTTP: g.api.Handler(),
-		Routes: func() []hpcgate.Route {
-			if s := g.engine.Current(); s != nil {
-				return s.Routes()
-			}
-			return nil
-		},
-		InvokePrincipal: g.cfg.InvokePrincipal,
-		MaxBodyBytes:    g.cfg.MaxBodyBytes,
-	}
+	return &fchandler.Handler{Gate: g.gate, Ingress: g.ingress, HTTP: g.api.Handler(), MaxBodyBytes: g.cfg.MaxBodyBytes}
 }
 
 // invokeHandler serves local mode's POST /invoke: the body is a raw FC

@@ -14,7 +14,9 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/config"
 	"github.com/hpcgate/hpcgate/function/internal/ehpc"
 	"github.com/hpcgate/hpcgate/function/internal/gate"
+	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/function/internal/httpapi"
+	"github.com/hpcgate/hpcgate/function/internal/ingress"
 	"github.com/hpcgate/hpcgate/function/internal/policy"
 	"github.com/hpcgate/hpcgate/function/internal/shellscan"
 )
@@ -28,6 +30,7 @@ type gateway struct {
 	bundles *bundle.Loader
 	gate    *gate.Gate
 	api     *httpapi.Server
+	ingress *ingress.Ingress
 }
 
 // options are what the caller of newGateway decides beyond the config.
@@ -37,6 +40,8 @@ type options struct {
 	credentials credentials.CredentialsProvider
 	// verifier replaces the JWKS of the config (local mode's dev issuer).
 	verifier *authn.Verifier
+	// objects answers HeadObject for HPCGATE_VERIFY_OBJECTS.
+	objects ingress.ObjectHeader
 }
 
 func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt options) (*gateway, error) {
@@ -101,7 +106,25 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 	default:
 		log.Warn("no JWKS configured: every HTTP request will be refused as unauthenticated")
 	}
-	return &gateway{cfg: cfg, log: log, engine: engine, bundles: loader, gate: g, api: api}, nil
+	if cfg.VerifyObjects && opt.objects == nil {
+		// Fail closed: an operator who asked for verification must not
+		// get a function that quietly skips it.
+		return nil, fmt.Errorf("HPCGATE_VERIFY_OBJECTS: no OSS client is wired into this build to verify objects with")
+	}
+	in, err := ingress.New(ingress.Config{
+		Accept: cfg.Events, Account: cfg.AccountID, InvokePrincipal: cfg.InvokePrincipal, HTTPSOnly: cfg.HTTPSOnly,
+		Routes: func() []hpcgate.Route {
+			if s := engine.Current(); s != nil {
+				return s.Routes()
+			}
+			return nil
+		},
+		Objects: opt.objects,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &gateway{cfg: cfg, log: log, engine: engine, bundles: loader, gate: g, api: api, ingress: in}, nil
 }
 
 // loadPolicies compiles the policy set the config names: a directory, or

@@ -35,6 +35,8 @@ type localFlags struct {
 	user             string
 	groups           string
 	simDir           string
+	events           string
+	account          string
 }
 
 func runLocal(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -52,6 +54,8 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&f.endpoint, "ehpc-endpoint", "", "a real E-HPC endpoint URL (credentials from ALIBABA_CLOUD_* variables); default: the built-in simulator")
 	fs.StringVar(&f.user, "user", "alice", "user the printed dev token names")
 	fs.StringVar(&f.groups, "groups", "researchers", "comma-separated groups of the dev token")
+	fs.StringVar(&f.events, "events", "", "kinds of event /invoke accepts, comma separated (http, invoke, oss, eventbridge, timer); default: HPCGATE_EVENTS, else http")
+	fs.StringVar(&f.account, "account", "", "the account id OSS buckets must belong to; default: HPCGATE_ACCOUNT_ID")
 	fs.StringVar(&f.simDir, "sim-dir", "", "directory for the simulated nodes; default: a temporary directory")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hpcgate local [flags]\n\nRuns the gateway on this machine with the built-in E-HPC simulator and a dev token.\n\nflags:")
@@ -91,6 +95,8 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 	set("HPCGATE_JWT_AUDIENCE", f.audience)
 	set("HPCGATE_JWT_GROUPS_CLAIM", f.groupsClaim)
 	set("HPCGATE_EHPC_ENDPOINT", f.endpoint)
+	set("HPCGATE_EVENTS", f.events)
+	set("HPCGATE_ACCOUNT_ID", f.account)
 	cfg, err := config.Load(func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
@@ -175,7 +181,7 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 		fmt.Fprintf(stdout, "\nDev token for %s (groups %s), valid 12h:\n\n  export HPCGATE_TOKEN=%s\n\n", f.user, f.groups, token)
 		fmt.Fprintf(stdout, "Try:\n\n  curl -s -H \"Authorization: Bearer $HPCGATE_TOKEN\" -d '{\"clusterId\":\"%s\",\"command\":\"squeue -u %s\",\"wait\":10}' %s/v1/commands\n\n", f.cluster, f.user, base)
 	}
-	fmt.Fprintf(stdout, "Raw FC events (OSS, EventBridge, timer, invoke): curl -s -d @deploy/events/oss-put.json %s/invoke\n", base)
+	fmt.Fprintf(stdout, "Raw FC events accepted (%s): curl -s -d @deploy/events/invoke.json %s/invoke\n", strings.Join(cfg.Events, ", "), base)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,13 @@ const (
 	DefaultPollInterval  = 60 * time.Second
 	DefaultInvokePrinc   = "invoke"
 	DefaultDeadlineSlack = 2 * time.Second
+	// DefaultEvents: a deployment takes only HTTP requests unless it says
+	// otherwise, so no direct invoke can pose as a trigger by default.
+	DefaultEvents = "http"
 )
+
+// EventKinds are the kinds of event HPCGATE_EVENTS may list.
+var EventKinds = []string{"http", "invoke", "oss", "eventbridge", "timer"}
 
 // Config is everything the gateway reads from its environment.
 type Config struct {
@@ -55,6 +62,9 @@ type Config struct {
 	MaxBodyBytes    int           // HPCGATE_MAX_BODY_BYTES
 	OutputCap       int           // HPCGATE_OUTPUT_CAP: bytes of output kept per node
 	InvokePrincipal string        // HPCGATE_INVOKE_PRINCIPAL: service principal of direct invokes
+	Events          []string      // HPCGATE_EVENTS: kinds of event accepted, comma separated (EventKinds)
+	HTTPSOnly       bool          // HPCGATE_HTTPS_ONLY: the HTTP trigger is reachable over HTTPS only
+	VerifyObjects   bool          // HPCGATE_VERIFY_OBJECTS: HeadObject each routed OSS record's object
 	LogLevel        slog.Level    // HPCGATE_LOG_LEVEL: debug, info, warn, error
 	DecisionDetail  string        // HPCGATE_DECISION_DETAIL: full (default) or reasons
 	DeadlineSlack   time.Duration // time kept back from FC's deadline to answer in
@@ -69,6 +79,7 @@ var Vars = []string{
 	"HPCGATE_MAX_TIMEOUT", "HPCGATE_DEFAULT_WAIT", "HPCGATE_MAX_WAIT", "HPCGATE_MAX_NODES",
 	"HPCGATE_MAX_BODY_BYTES", "HPCGATE_OUTPUT_CAP", "HPCGATE_INVOKE_PRINCIPAL", "HPCGATE_LOG_LEVEL",
 	"HPCGATE_DECISION_DETAIL",
+	"HPCGATE_EVENTS", "HPCGATE_HTTPS_ONLY", "HPCGATE_VERIFY_OBJECTS",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -130,6 +141,29 @@ func Load(getenv func(string) string) (Config, error) {
 			if a = strings.TrimSpace(a); a != "" {
 				c.Algorithms = append(c.Algorithms, a)
 			}
+		}
+	}
+	boolVar := func(name string) bool {
+		switch s := strings.TrimSpace(getenv(name)); s {
+		case "", "false", "0":
+			return false
+		case "true", "1":
+			return true
+		default:
+			errs = append(errs, fmt.Errorf("%s: want true or false, got %q", name, s))
+			return false
+		}
+	}
+	c.HTTPSOnly = boolVar("HPCGATE_HTTPS_ONLY")
+	c.VerifyObjects = boolVar("HPCGATE_VERIFY_OBJECTS")
+	events := cmp.Or(strings.TrimSpace(getenv("HPCGATE_EVENTS")), DefaultEvents)
+	for _, k := range strings.Split(events, ",") {
+		k = strings.TrimSpace(k)
+		switch {
+		case !slices.Contains(EventKinds, k):
+			errs = append(errs, fmt.Errorf("HPCGATE_EVENTS: unknown kind %q (want a comma-separated list of %s)", k, strings.Join(EventKinds, ", ")))
+		case !slices.Contains(c.Events, k):
+			c.Events = append(c.Events, k)
 		}
 	}
 	c.BundleInterval = durVar("HPCGATE_POLICY_POLL_INTERVAL", DefaultPollInterval, time.Second, 24*time.Hour)

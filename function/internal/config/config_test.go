@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,5 +69,50 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 				t.Fatalf("Load() error = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestEvents(t *testing.T) {
+	cases := map[string]struct {
+		env     string
+		want    []string
+		wantErr string
+	}{
+		"default is http only":  {env: "", want: []string{"http"}},
+		"event function":        {env: "oss,eventbridge,timer", want: []string{"oss", "eventbridge", "timer"}},
+		"spaces and duplicates": {env: " oss , oss,timer", want: []string{"oss", "timer"}},
+		"unknown kind":          {env: "http,mns", wantErr: `HPCGATE_EVENTS: unknown kind "mns"`},
+		"empty item":            {env: "http,", wantErr: `HPCGATE_EVENTS: unknown kind ""`},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(func(k string) string {
+				if k == "HPCGATE_EVENTS" {
+					return tc.env
+				}
+				return ""
+			})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Load = %v, want an error saying %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(c.Events, tc.want) {
+				t.Fatalf("Load = %q, %v; want %q", c.Events, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTransportAndVerifyFlags(t *testing.T) {
+	vars := map[string]string{"HPCGATE_HTTPS_ONLY": "true", "HPCGATE_VERIFY_OBJECTS": "1"}
+	c, err := Load(env(vars))
+	if err != nil || !c.HTTPSOnly || !c.VerifyObjects {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+	vars["HPCGATE_HTTPS_ONLY"] = "yes"
+	if _, err := Load(env(vars)); err == nil || !strings.Contains(err.Error(), "HPCGATE_HTTPS_ONLY") {
+		t.Fatalf("Load(HPCGATE_HTTPS_ONLY=yes) = %v, want an error naming it", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hpcgate/hpcgate/function/internal/gate"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/ingress"
 	"github.com/hpcgate/hpcgate/function/internal/trigger"
 )
 
@@ -37,7 +38,22 @@ var routes = []hpcgate.Route{{
 func ossRecord(key string) map[string]any {
 	return map[string]any{"eventName": "ObjectCreated:PutObject", "eventSource": "acs:oss", "eventTime": "2026-11-27T06:21:35.000Z",
 		"eventVersion": "1.0", "region": "cn-hangzhou",
-		"oss": map[string]any{"bucket": map[string]any{"name": "raw-data"}, "object": map[string]any{"key": key, "size": 1, "eTag": "E"}}}
+		"oss": map[string]any{"bucket": map[string]any{"name": "raw-data", "arn": "acs:oss:cn-hangzhou:123456789012:raw-data"}, "object": map[string]any{"key": key, "size": 1, "eTag": "E"}}}
+}
+
+// newIngress accepts kinds (all when none are given) for account
+// 123456789012 with the test routes.
+func newIngress(t *testing.T, kinds ...string) *ingress.Ingress {
+	t.Helper()
+	if len(kinds) == 0 {
+		kinds = ingress.Kinds
+	}
+	in, err := ingress.New(ingress.Config{Accept: kinds, Account: "123456789012", InvokePrincipal: "invoke",
+		Routes: func() []hpcgate.Route { return routes }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 func TestInvokeDispatch(t *testing.T) {
@@ -54,6 +70,7 @@ func TestInvokeDispatch(t *testing.T) {
 		wantList      int // >0: the answer is a list of that many results
 		wantTrigger   string
 		wantHTTPReply bool
+		accept        []string // kinds the deployment accepts; default all
 	}{
 		"direct invoke is the invoke principal": {raw: request, wantRuns: []string{"invoke"}, wantTrigger: "invoke"},
 		"timer is timer:<name>":                 {raw: string(timer), wantRuns: []string{"timer:nightly"}, wantTrigger: "timer"},
@@ -64,13 +81,19 @@ func TestInvokeDispatch(t *testing.T) {
 		"http trigger event goes to the HTTP API": {
 			raw:           `{"version":"v1","rawPath":"/healthz","headers":{},"queryParameters":{},"requestContext":{"http":{"method":"GET","sourceIp":"10.0.0.1"}}}`,
 			wantHTTPReply: true},
+		"timer refused where only http is accepted":  {raw: string(timer), accept: []string{"http"}, wantRejects: 1},
+		"oss refused by an http deployment":          {raw: string(oss), accept: []string{"http"}, wantRejects: 1},
+		"custom event refused by an http deployment": {raw: string(custom), accept: []string{"http", "invoke"}, wantRejects: 1},
+		"invoke refused by an event deployment":      {raw: request, accept: []string{"oss", "eventbridge", "timer"}, wantRejects: 1},
+		"http event refused by an event deployment": {
+			raw:    `{"version":"v1","rawPath":"/healthz","headers":{},"queryParameters":{},"requestContext":{"http":{"method":"GET","sourceIp":"10.0.0.1"}}}`,
+			accept: []string{"oss", "eventbridge", "timer"}, wantRejects: 1},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			fg := &fakeGate{}
 			h := &Handler{
-				Gate: fg, InvokePrincipal: "invoke", MaxBodyBytes: 1 << 16,
-				Routes: func() []hpcgate.Route { return routes },
+				Gate: fg, Ingress: newIngress(t, tt.accept...), MaxBodyBytes: 1 << 16,
 				HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "application/json")
 					w.Write([]byte(`{"path":"` + r.URL.Path + `"}`))
@@ -118,7 +141,7 @@ func TestInvokeDispatch(t *testing.T) {
 
 func TestRoutedRequestIsQuoted(t *testing.T) {
 	fg := &fakeGate{}
-	h := &Handler{Gate: fg, InvokePrincipal: "invoke", MaxBodyBytes: 1 << 16, Routes: func() []hpcgate.Route { return routes }}
+	h := &Handler{Gate: fg, Ingress: newIngress(t), MaxBodyBytes: 1 << 16}
 	raw, _ := json.Marshal(map[string]any{"events": []any{ossRecord("incoming/a b;rm -rf ~.csv")}})
 	h.Invoke(t.Context(), raw)
 	if len(fg.runs) != 1 {

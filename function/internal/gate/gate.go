@@ -95,17 +95,10 @@ func New(auth authorizer, cmd commander, opt Options) *Gate {
 	return &Gate{auth: auth, cmd: cmd, opt: opt}
 }
 
-// Call is one request entering the pipeline, with who made it and how.
-type Call struct {
-	Principal hpcgate.Principal
-	Trigger   string
-	Context   hpcgate.RequestContext
-	Route     string // the event route that produced Request, if any
-	Account   string // overrides Options.Account (FC tells it per invocation)
-	Request   hpcgate.Request
-	Wait      *time.Duration // nil: Options.DefaultWait; 0: do not wait
-	DryRun    bool
-}
+// Call is one request entering the pipeline; the vocabulary package
+// defines it, so the ingress stage that makes calls needs no gate. The
+// alias keeps gate.Call working for callers written before the move.
+type Call = hpcgate.Call
 
 // Run takes c through the pipeline and returns its normalized result.
 func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {

@@ -18,6 +18,7 @@ const (
 	CodeInvalidRequest    = "InvalidRequest"
 	CodeInvalidCommand    = "InvalidCommand"
 	CodeInvalidEvent      = "InvalidEvent"
+	CodeEventNotAccepted  = "EventNotAccepted"
 	CodeNoRoute           = "NoMatchingRoute"
 	CodeUnauthenticated   = "Unauthenticated"
 	CodePolicyDenied      = "PolicyDenied"

@@ -11,12 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/gate"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/ingress"
 	"github.com/hpcgate/hpcgate/function/internal/policy"
 	"github.com/hpcgate/hpcgate/function/internal/trigger"
 )
@@ -149,21 +149,10 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(body)
 }
 
-// call starts a gate.Call with what the transport tells: the caller's
-// address and whether it came over TLS.
-func (s *Server) call(r *http.Request) gate.Call {
-	secure := r.TLS != nil
-	c := gate.Call{Trigger: hpcgate.TriggerHTTP, Context: hpcgate.RequestContext{SecureTransport: &secure}}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil && net.ParseIP(host) != nil {
-		c.Context.SourceIP = host
-	}
-	return c
-}
-
 // authenticated starts the call of an authenticated caller, or answers
 // the request itself (401) and reports false.
 func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (gate.Call, bool) {
-	call := s.call(r)
+	call := ingress.HTTPCall(r)
 	var err error
 	if s.Auth == nil {
 		err = &hpcgate.Error{Code: hpcgate.CodeUnauthenticated, Message: "no identity provider is configured", Source: hpcgate.SourceGate, Status: http.StatusUnauthorized}

@@ -284,7 +284,7 @@ func (g *governance) build(extensions []*ast.Module) (*compiled, error) {
 				cs.reason = lit(map[string]any{"effect": st.effect, "policy": pname, "sid": st.sid})
 			}
 			for _, a := range gateActions {
-				if slices.ContainsFunc(st.actions, func(p string) bool { return wildcardMatch(p, strings.ToLower(a)) }) != st.notAction {
+				if slices.ContainsFunc(st.actions, func(p string) bool { return hpcgate.Wildcard(p, strings.ToLower(a)) }) != st.notAction {
 					cs.actions = append(cs.actions, a)
 				}
 			}
@@ -397,35 +397,6 @@ func attachmentGuard(typ, id, action string) (guard, head string) {
 // joinBody joins the non-empty expressions of a rule body, one per line.
 func joinBody(exprs ...string) string {
 	return strings.Join(slices.DeleteFunc(slices.Clone(exprs), func(e string) bool { return e == "" }), "\n\t")
-}
-
-// wildcardMatch reports whether s matches pattern, where * is any run of
-// characters and ? one character (the semantics of the glob that tests
-// actions at evaluation time).
-func wildcardMatch(pattern, s string) bool {
-	p, r := []rune(pattern), []rune(s)
-	// Iterative matching with backtracking to the last *.
-	pi, ri, star, mark := 0, 0, -1, 0
-	for ri < len(r) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == r[ri]):
-			pi++
-			ri++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, ri
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			ri = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }
 
 func hasWildcard(s string) bool { return strings.ContainsAny(s, "*?") }

@@ -25,7 +25,7 @@ func (s *Set) explain(q Query, now time.Time, d *hpcgate.Decision) {
 	action := strings.ToLower(q.Action)
 	for _, pname := range s.gov.attached(q.Principal) {
 		for i, st := range s.gov.policies[pname].statements {
-			if slices.ContainsFunc(st.actions, func(p string) bool { return wildcardMatch(p, action) }) == st.notAction {
+			if slices.ContainsFunc(st.actions, func(p string) bool { return hpcgate.Wildcard(p, action) }) == st.notAction {
 				continue
 			}
 			if implicit && st.effect == "Allow" {
@@ -96,7 +96,7 @@ func matchedDeny(d *hpcgate.Decision, pname string, st statement, keys map[strin
 }
 
 func resourceHolds(st statement, resource string) bool {
-	return slices.ContainsFunc(st.resources, func(p string) bool { return wildcardMatch(p, resource) }) != st.notResource
+	return slices.ContainsFunc(st.resources, func(p string) bool { return hpcgate.Wildcard(p, resource) }) != st.notResource
 }
 
 func (c condition) show(vals []string, present bool, offending []string) hpcgate.Condition {
@@ -162,7 +162,7 @@ func (c condition) test(v string) bool {
 	case "stri":
 		return slices.ContainsFunc(c.vals, func(w string) bool { return strings.ToLower(w) == strings.ToLower(v) })
 	case "like":
-		return slices.ContainsFunc(c.vals, func(p string) bool { return wildcardMatch(p, v) })
+		return slices.ContainsFunc(c.vals, func(p string) bool { return hpcgate.Wildcard(p, v) })
 	case "bool":
 		return slices.ContainsFunc(c.vals, func(w string) bool { return strings.ToLower(w) == v })
 	case "ip":

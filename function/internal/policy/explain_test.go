@@ -23,7 +23,7 @@ func goAllows(s *Set, q Query, now time.Time) bool {
 	allow := false
 	for _, p := range s.gov.attached(q.Principal) {
 		for i, st := range s.gov.policies[p].statements {
-			if slices.ContainsFunc(st.actions, func(a string) bool { return wildcardMatch(a, action) }) == st.notAction {
+			if slices.ContainsFunc(st.actions, func(a string) bool { return hpcgate.Wildcard(a, action) }) == st.notAction {
 				continue
 			}
 			if _, missed := nearMiss(p, i, st, keys, resource); missed {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/route"
 )
 
 // governance is the merged governance data of a policy set.
@@ -97,13 +98,9 @@ var qualifiers = map[string]string{"ForAllValues": "all", "ForAnyValue": "any"}
 var attachmentTypes = map[string]bool{"user": true, "group": true, "service": true}
 
 var (
-	policyName   = hpcgate.MustPattern(`^[A-Za-z0-9-]+$`, 128)
-	actionRE     = regexp.MustCompile(`^[A-Za-z0-9*?_-]+:[A-Za-z0-9*?_-]+$`)
-	decimal      = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
-	placeholders = map[string]bool{
-		"bucket": true, "object.key": true, "object.size": true, "object.etag": true,
-		"event.name": true, "event.time": true, "event.id": true, "region": true,
-	}
+	policyName = hpcgate.MustPattern(`^[A-Za-z0-9-]+$`, 128)
+	actionRE   = regexp.MustCompile(`^[A-Za-z0-9*?_-]+:[A-Za-z0-9*?_-]+$`)
+	decimal    = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
 )
 
 // file is one governance JSON document as written.
@@ -167,7 +164,8 @@ func (g *governance) add(name string, data []byte) error {
 		if err := strictDecode(raw, &r); err != nil {
 			return fmt.Errorf("%s: routes[%d]: %w", name, i, err)
 		}
-		if err := validateRoute(r); err != nil {
+		// The route package owns what a route may say; loading only asks it.
+		if err := route.ValidateOne(r); err != nil {
 			return fmt.Errorf("%s: routes[%d] %q: %w", name, i, r.Name, err)
 		}
 		for _, o := range g.routes {
@@ -758,44 +756,6 @@ func detail(st statement, cond json.RawMessage) string {
 		}
 	}
 	return b.String()
-}
-
-func validateRoute(r hpcgate.Route) error {
-	if r.Name == "" {
-		return errors.New("name: missing")
-	}
-	switch r.Match.Trigger {
-	case hpcgate.TriggerOSS, hpcgate.TriggerEventBridge:
-	default:
-		return fmt.Errorf("match.trigger: %q (want \"oss\" or \"eventbridge\")", r.Match.Trigger)
-	}
-	if r.Request.ClusterID == "" {
-		return errors.New("request.clusterId: missing")
-	}
-	if r.Request.Timeout < 0 {
-		return errors.New("request.timeout: negative")
-	}
-	if len(r.Request.Argv) == 0 || r.Request.Argv[0] == "" {
-		return errors.New("request.argv: missing program")
-	}
-	for i, a := range r.Request.Argv {
-		rest := a
-		for {
-			open := strings.IndexByte(rest, '{')
-			if open < 0 {
-				break
-			}
-			end := strings.IndexByte(rest[open:], '}')
-			if end < 0 {
-				return fmt.Errorf("request.argv[%d]: unclosed placeholder in %q", i, a)
-			}
-			if name := rest[open+1 : open+end]; !placeholders[name] {
-				return fmt.Errorf("request.argv[%d]: unknown placeholder {%s}", i, name)
-			}
-			rest = rest[open+end+1:]
-		}
-	}
-	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -82,27 +82,6 @@ func TestOnlyKnownPrincipalTypes(t *testing.T) {
 	}
 }
 
-func TestWildcardMatch(t *testing.T) {
-	tests := []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"ehpc:*", "ehpc:invokeshellcommand", true},
-		{"ehpc:invoke*", "ehpc:listinvocationresults", false},
-		{"ehpc:list?nvocationresults", "ehpc:listinvocationresults", true},
-		{"ehpc:list?nvocationresults", "ehpc:listnvocationresults", false},
-		{"*:*results", "ehpc:listinvocationresults", true},
-		{"ehpc:*a*b", "ehpc:xaxb", true},
-		{"ehpc:*a*b", "ehpc:xaxbx", false},
-		{"*", "", true},
-	}
-	for _, tc := range tests {
-		if got := wildcardMatch(tc.pattern, tc.s); got != tc.want {
-			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
-		}
-	}
-}
-
 // TestResourceForms checks the resource tests written for OPA's rule
 // index (cluster id ==, in, startswith, any_prefix_match, and the indexed
 // pre-test of other patterns) against the plain wildcard match of the
@@ -145,7 +124,7 @@ func TestResourceForms(t *testing.T) {
 				q := query(hpcgate.Principal{Type: "user", ID: "alice"})
 				q.Request.ClusterID = c
 				arn := Resource(q.Region, q.Account, c)
-				want := slices.ContainsFunc(list, func(p string) bool { return wildcardMatch(p, arn) }) != not
+				want := slices.ContainsFunc(list, func(p string) bool { return hpcgate.Wildcard(p, arn) }) != not
 				d, err := NewEngine(s).Decide(t.Context(), q)
 				if err != nil || d.Allow != want {
 					t.Errorf("%s %v, cluster %s: allow %v, %v; want %v", field, list, c, d.Allow, err, want)

@@ -91,3 +91,7 @@ func validateRoute(r hpcgate.Route) error {
 }
 
 func clean(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+// ValidateOne checks one route as Validate does, without the check that
+// names are unique (the loader checks those across files).
+func ValidateOne(r hpcgate.Route) error { return validateRoute(r) }

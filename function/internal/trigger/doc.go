@@ -47,12 +47,10 @@
 // Request builds a server-side request: method from requestContext.http,
 // path from rawPath (escapes kept), query from queryParameters (values FC
 // joined with "," stay joined), headers under canonical names, the body
-// base64-decoded when isBase64Encoded, RemoteAddr "sourceIp:0". The event
-// does not say whether the caller used HTTPS (FC endpoints answer both),
-// so TLS is set only when the last value of X-Forwarded-Proto is "https";
-// absent means not secure, and acs:SecureTransport fails closed. That FC
-// sets X-Forwarded-Proto (rather than passing the caller's through) is
-// an assumption to confirm on a deployed function.
+// base64-decoded when isBase64Encoded, RemoteAddr "sourceIp:0". TLS is
+// never set: the event does not carry the scheme (FC endpoints answer
+// both) and X-Forwarded-Proto is a header the caller can write, so no
+// header ever makes a request count as secure.
 //
 // # OSS object keys
 //

@@ -40,7 +40,7 @@ var markers = map[Kind][]string{
 	KindOSS:         {"events"},
 	KindEventBridge: {"specversion"},
 	KindTimer:       {"triggerTime", "triggerName"},
-	KindInvoke:      payloadFields,
+	KindInvoke:      invokeFields,
 }
 
 // Decode recognizes a raw FC event and decodes it, with DefaultMaxBytes
@@ -107,7 +107,7 @@ func DecodeLimit(raw []byte, maxBytes int) (Event, error) {
 		t, err := decodeTimer(m, maxBytes)
 		return Event{Kind: kind, Timer: t}, err
 	default:
-		p, err := payloadFromMembers(m)
+		p, err := payloadFromMembers(m, invokeFields)
 		if err != nil {
 			return Event{}, payloadError("invoke payload", err)
 		}

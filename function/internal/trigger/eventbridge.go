@@ -177,7 +177,7 @@ func cloudEventFromMembers(m map[string]json.RawMessage) (CloudEvent, error) {
 		// Data with any request member must be exactly a request: a
 		// half-request is an error, never silently routed.
 		if k, _ := recognize(dm); k == KindInvoke || hasAny(dm, payloadFields) {
-			p, err := payloadFromMembers(dm)
+			p, err := payloadFromMembers(dm, payloadFields)
 			if err != nil {
 				return CloudEvent{}, payloadError("cloudevent: data", err)
 			}

@@ -3,7 +3,6 @@ package trigger
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -198,27 +197,13 @@ func hasControl(s string) bool {
 	return false
 }
 
-// Secure reports whether the caller reached FC over HTTPS. FC's HTTP
-// trigger endpoints answer both http:// and https://, and the event does
-// not carry the scheme, so Secure reads the X-Forwarded-Proto header the
-// FC front end adds: the last of its comma-joined values (the one the
-// nearest proxy appended) must be "https". Absent means not secure, so
-// acs:SecureTransport fails closed.
-func (e HTTPEvent) Secure() bool {
-	for k, v := range e.Headers {
-		if strings.EqualFold(k, "X-Forwarded-Proto") {
-			parts := strings.Split(v, ",")
-			return strings.EqualFold(strings.TrimSpace(parts[len(parts)-1]), "https")
-		}
-	}
-	return false
-}
-
 // Request turns the event into a server-side *http.Request carrying
 // ctx: method, path (rawPath, escapes kept) and query, headers under
 // canonical names, the body (base64-decoded when isBase64Encoded),
 // Host from the host header or requestContext.domainName, RemoteAddr
-// "sourceIp:0", and a non-nil TLS when Secure.
+// "sourceIp:0". TLS is never set: the event does not say which scheme the
+// caller used, and headers such as X-Forwarded-Proto are the caller's to
+// write (see the ingress package for acs:SecureTransport).
 func (e HTTPEvent) Request(ctx context.Context) (*http.Request, error) {
 	if e.body == nil && e.Body != "" {
 		// An HTTPEvent built by hand rather than by Decode.
@@ -256,9 +241,6 @@ func (e HTTPEvent) Request(ctx context.Context) (*http.Request, error) {
 	}
 	if ip := e.RequestContext.HTTP.SourceIP; ip != "" {
 		r.RemoteAddr = net.JoinHostPort(ip, "0")
-	}
-	if e.Secure() {
-		r.TLS = &tls.ConnectionState{}
 	}
 	return r, nil
 }

@@ -62,6 +62,7 @@ type OSSObject struct {
 	Size       int64         `json:"size"`
 	DeltaSize  int64         `json:"deltaSize"`
 	ETag       string        `json:"eTag,omitempty"`
+	Sequencer  string        `json:"sequencer,omitempty"`
 	ObjectMeta OSSObjectMeta `json:"objectMeta,omitzero"`
 }
 
@@ -111,8 +112,8 @@ func decodeOSSRecord(raw json.RawMessage) (OSSRecord, error) {
 	if rec.OSS.Bucket.Name == "" {
 		return OSSRecord{}, errors.New("oss.bucket.name: missing")
 	}
-	if hasControl(rec.EventName) || hasControl(rec.OSS.Bucket.Name) || hasControl(rec.Region) || hasControl(rec.OSS.Object.ETag) {
-		return OSSRecord{}, errors.New("control character in eventName, bucket, region or eTag")
+	if hasControl(rec.EventName) || hasControl(rec.OSS.Bucket.Name) || hasControl(rec.Region) || hasControl(rec.OSS.Object.ETag) || hasControl(rec.OSS.Object.Sequencer) {
+		return OSSRecord{}, errors.New("control character in eventName, bucket, region, eTag or sequencer")
 	}
 	if rec.EventTime != "" {
 		if _, err := time.Parse(time.RFC3339Nano, rec.EventTime); err != nil {

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -21,6 +22,9 @@ type Payload struct {
 	hpcgate.Request
 	Wait   WaitSpec `json:"wait,omitzero"`
 	DryRun bool     `json:"dryRun,omitempty"`
+	// IdempotencyKey names a direct invoke so that a redelivery of it
+	// runs once; only a direct invoke's payload may carry it.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 }
 
 // WaitSpec is the "wait" member of a request: absent (the gateway's
@@ -64,6 +68,13 @@ func (w WaitSpec) MarshalJSON() ([]byte, error) {
 // messages list them.
 var payloadFields = []string{"clusterId", "command", "workingDir", "timeout", "instanceIds", "wait", "dryRun"}
 
+// invokeFields are the members of a direct invoke's payload: a request
+// and the caller's idempotency key.
+var invokeFields = append(slices.Clone(payloadFields), "idempotencyKey")
+
+// idempotencyKeyRE bounds an idempotency key: printable ASCII, no space.
+var idempotencyKeyRE = hpcgate.MustPattern(`^[!-~]+$`, 128)
+
 // maxTimeout bounds the timeout field before the gateway applies its own
 // (smaller) configured maximum: it keeps the value inside the int32 that
 // E-HPC takes.
@@ -92,24 +103,25 @@ func DecodePayload(b []byte, maxBytes int) (Payload, error) {
 	if err != nil {
 		return Payload{}, hpcgate.Invalid("request body: %v", err)
 	}
-	p, err := payloadFromMembers(m)
+	p, err := payloadFromMembers(m, payloadFields)
 	if err != nil {
 		return Payload{}, hpcgate.Invalid("request body: %v", err)
 	}
 	return p, nil
 }
 
-// payloadFromMembers builds a Payload from checked object members.
-func payloadFromMembers(m map[string]json.RawMessage) (Payload, error) {
+// payloadFromMembers builds a Payload from checked object members,
+// of which only fields may be present.
+func payloadFromMembers(m map[string]json.RawMessage, fields []string) (Payload, error) {
 	var unknown []string
 	for k := range m {
-		if !slices.Contains(payloadFields, k) {
+		if !slices.Contains(fields, k) {
 			unknown = append(unknown, k)
 		}
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		return Payload{}, fmt.Errorf("unknown field %q (want %s)", unknown[0], strings.Join(payloadFields, ", "))
+		return Payload{}, fmt.Errorf("unknown field %q (want %s)", unknown[0], strings.Join(fields, ", "))
 	}
 	var p Payload
 	var err error
@@ -146,6 +158,14 @@ func payloadFromMembers(m map[string]json.RawMessage) (Payload, error) {
 	if raw, ok := m["dryRun"]; ok {
 		if p.DryRun, err = boolean(raw, "dryRun"); err != nil {
 			return Payload{}, err
+		}
+	}
+	if raw, ok := m["idempotencyKey"]; ok {
+		if p.IdempotencyKey, err = str(raw, "idempotencyKey"); err != nil {
+			return Payload{}, err
+		}
+		if !idempotencyKeyRE.MatchString(p.IdempotencyKey) {
+			return Payload{}, errors.New("idempotencyKey: want 1 to 128 printable ASCII characters without spaces")
 		}
 	}
 	return p, nil

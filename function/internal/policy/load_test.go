@@ -151,7 +151,7 @@ func TestCompileRejects(t *testing.T) {
 		},
 		"route with an unknown trigger": {
 			map[string]string{"g.json": `{"routes": [{"name": "r", "match": {"trigger": "http"}, "request": {"clusterId": "c", "argv": ["x"]}}]}`},
-			`g.json: routes[0] "r": match.trigger: "http"`,
+			`g.json: routes[0] "r": match.trigger: want "oss" or "eventbridge", got "http"`,
 		},
 		"route with an unknown placeholder": {
 			map[string]string{"g.json": `{"routes": [{"name": "r", "match": {"trigger": "oss"}, "request": {"clusterId": "c", "argv": ["x", "{object.name}"]}}]}`},
@@ -229,6 +229,22 @@ func TestCompileAccepts(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestAwkRouteLoads: issue 14/18. An awk program is a literal argv
+// element; governance data loading and the route package agree on it.
+func TestAwkRouteLoads(t *testing.T) {
+	g := `{"policies": {"P": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ehpc:InvokeShellCommand", "Resource": "*"}]}},
+	       "attachments": {"service": {"oss:raw-data": ["P"]}},
+	       "routes": [{"name": "first-column", "match": {"trigger": "oss", "bucket": "raw-data"},
+	                   "request": {"clusterId": "ehpc-hz-abc", "argv": ["/usr/bin/awk", "{print $1}", "--", "{object.key}"]}}]}`
+	s, err := Compile(t.Context(), fstest.MapFS{"g.json": {Data: []byte(g)}}, "test")
+	if err != nil {
+		t.Fatalf("Compile(awk '{print $1}' route) = %v", err)
+	}
+	if r := s.Routes(); len(r) != 1 || r[0].Request.Argv[1] != "{print $1}" {
+		t.Errorf("Routes() = %+v", r)
 	}
 }
 

@@ -30,7 +30,7 @@ func TestFunctionCompute(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	emu, err := fcemu.New(fcemu.Config{FunctionName: "hpcgate", Timeout: 30 * time.Second})
+	emu, err := fcemu.New(fcemu.Config{FunctionName: "hpcgate", Timeout: 30 * time.Second, AccountID: "123456"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +42,9 @@ func TestFunctionCompute(t *testing.T) {
 		"HPCGATE_JWT_ISSUER=" + harness.Issuer,
 		"HPCGATE_JWT_AUDIENCE=" + harness.Audience,
 		"HPCGATE_ACCOUNT_ID=123456",
+		// One function that takes every kind: what worked for each
+		// trigger before the split into an HTTP and an event function.
+		"HPCGATE_EVENTS=http,invoke,oss,eventbridge,timer",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +68,8 @@ func TestFunctionCompute(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"events": []any{map[string]any{
 			"eventName": "ObjectCreated:PutObject", "eventSource": "acs:oss", "eventTime": "2026-11-27T06:21:35.000Z",
 			"eventVersion": "1.0", "region": "cn-hangzhou",
-			"oss": map[string]any{"bucket": map[string]any{"name": "raw-data"}, "object": map[string]any{"key": key, "size": 3, "eTag": "E"}},
+			"oss": map[string]any{"bucket": map[string]any{"name": "raw-data", "arn": "acs:oss:cn-hangzhou:123456:raw-data"},
+				"object": map[string]any{"key": key, "size": 3, "eTag": "E"}},
 		}}})
 		return b
 	}

@@ -146,7 +146,7 @@ func TestLocalHTTP(t *testing.T) {
 func TestLocalOSSKeysRunExactlyTheTemplate(t *testing.T) {
 	sim, endpoint := newSim(t, 1)
 	p := newIDP(t)
-	gw := startLocal(t, endpoint, p)
+	gw := startLocal(t, endpoint, p, "HPCGATE_EVENTS=oss", "HPCGATE_ACCOUNT_ID=123456")
 	keys := []string{
 		"incoming/$(touch pwned).csv",
 		"incoming/a b;c.csv",

@@ -1,0 +1,310 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
+	"github.com/hpcgate/hpcgate/test/fcemu"
+	"github.com/hpcgate/hpcgate/test/harness"
+)
+
+// Issue 14 through the real entry points, with the inputs the issue
+// names: events posted to a function that does not take them, a client's
+// X-Forwarded-Proto, an object key that starts an option, an OSS event
+// from MNS, and a second record with a null key.
+
+const ownAccount = "123456"
+
+// trustEvents are the raw events the tests post.
+type trustEvents struct{}
+
+func (trustEvents) timer() []byte {
+	b, _ := json.Marshal(map[string]any{"triggerTime": "2026-11-27T02:00:00Z", "triggerName": "nightly",
+		"payload": `{"clusterId":"` + cluster + `","command":"echo timer","wait":20}`})
+	return b
+}
+
+func (trustEvents) eventBridge(source string) []byte {
+	b, _ := json.Marshal(map[string]any{"id": "ev-1", "source": source, "specversion": "1.0", "type": "custom.run",
+		"aliyunaccountid": ownAccount, "data": map[string]any{"clusterId": cluster, "command": "echo eventbridge", "wait": 20}})
+	return b
+}
+
+func ossRec(bucket, key string, mut ...func(r, object map[string]any)) map[string]any {
+	object := map[string]any{"key": key, "size": 3, "eTag": "E"}
+	r := map[string]any{"eventName": "ObjectCreated:PutObject", "eventSource": "acs:oss", "eventTime": "2026-11-27T06:21:35.000Z",
+		"eventVersion": "1.0", "region": "cn-hangzhou", "responseElements": map[string]any{"requestId": "R-" + key},
+		"oss": map[string]any{"bucket": map[string]any{"name": bucket, "arn": "acs:oss:cn-hangzhou:" + ownAccount + ":" + bucket}, "object": object}}
+	for _, m := range mut {
+		m(r, object)
+	}
+	return r
+}
+
+func ossEvents(recs ...map[string]any) []byte {
+	b, _ := json.Marshal(map[string]any{"events": recs})
+	return b
+}
+
+func (trustEvents) invoke() []byte {
+	return []byte(`{"clusterId":"` + cluster + `","command":"echo invoke","wait":20}`)
+}
+
+// httpTrigger is an FC HTTP trigger event for POST /v1/commands.
+func httpTrigger(body, token, xfp string) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"version": "v1", "rawPath": "/v1/commands", "isBase64Encoded": true,
+		"body":            base64.StdEncoding.EncodeToString([]byte(body)),
+		"headers":         map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/json", "X-Forwarded-Proto": xfp},
+		"queryParameters": map[string]string{},
+		"requestContext": map[string]any{"accountId": ownAccount, "domainName": "x.cn-hangzhou.fcapp.run", "requestId": "1-abc",
+			"http": map[string]any{"method": "POST", "path": "/v1/commands", "protocol": "HTTP/1.1", "sourceIp": "10.1.2.3", "userAgent": "curl"}},
+	})
+	return b
+}
+
+// fcFunction is the gateway binary under the FC emulator.
+type fcFunction struct {
+	emu *fcemu.Emulator
+}
+
+func startFC(t *testing.T, endpoint string, p *idp, env ...string) *fcFunction {
+	t.Helper()
+	policies, err := filepath.Abs("testdata/policies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := fcemu.New(fcemu.Config{FunctionName: "hpcgate", Timeout: 30 * time.Second, AccountID: ownAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	proc, err := emu.Start(t.Context(), binary, append([]string{
+		"HPCGATE_EHPC_ENDPOINT=" + endpoint,
+		"HPCGATE_POLICIES_DIR=" + policies,
+		"HPCGATE_JWKS_FILE=" + p.JWKSFile,
+		"HPCGATE_JWT_ISSUER=" + harness.Issuer,
+		"HPCGATE_JWT_AUDIENCE=" + harness.Audience,
+		"HPCGATE_ACCOUNT_ID=" + ownAccount,
+	}, env...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("function logs:\n%s", proc.Logs())
+		}
+	})
+	return &fcFunction{emu: emu}
+}
+
+// invoke answers the function's results: one, a list, or the result in an
+// HTTP trigger's response object.
+func (f *fcFunction) invoke(t *testing.T, payload []byte) []result {
+	t.Helper()
+	resp, err := f.emu.Invoke(t.Context(), fcemu.Invocation{Payload: payload, Timeout: 30 * time.Second,
+		Credentials: fcemu.Credentials{AccessKeyID: simulator.DefaultAccessKeyID, AccessKeySecret: simulator.DefaultAccessKeySecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Error != nil {
+		t.Fatalf("function error: %+v", resp.Error)
+	}
+	return decodeResults(t, resp.Body)
+}
+
+func decodeResults(t *testing.T, body []byte) []result {
+	t.Helper()
+	var hr struct {
+		StatusCode *int   `json:"statusCode"`
+		Body       string `json:"body"`
+	}
+	if json.Unmarshal(body, &hr) == nil && hr.StatusCode != nil {
+		body = []byte(hr.Body)
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) {
+		var list []result
+		if err := json.Unmarshal(body, &list); err != nil {
+			t.Fatalf("not a list of results: %s", body)
+		}
+		return list
+	}
+	var r result
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("not a result: %s", body)
+	}
+	return []result{r}
+}
+
+// refusal is what a case expects: every result with this status and
+// error code, and no command run.
+type refusal struct{ status, code string }
+
+func checkRefused(t *testing.T, sim *simulator.Simulator, before int, got []result, want refusal) {
+	t.Helper()
+	if n := sim.Invocations() - before; n != 0 {
+		t.Errorf("%d commands ran", n)
+	}
+	if len(got) != 1 {
+		t.Fatalf("want one result for the whole event, got %d: %+v", len(got), got)
+	}
+	r := got[0]
+	if r.Status != want.status || r.Error == nil || r.Error.Code != want.code {
+		t.Errorf("result %s %+v, want %s %s", r.Status, r.Error, want.status, want.code)
+	}
+}
+
+// TestTrustBoundaryFC runs issue 14's attacks against an HTTP function and
+// an event function under the FC emulator, and the legitimate triggers
+// each must still serve.
+func TestTrustBoundaryFC(t *testing.T) {
+	sim, endpoint := newSim(t, 1)
+	p := newIDP(t)
+	var ev trustEvents
+	httpFn := startFC(t, endpoint, p, "HPCGATE_EVENTS=http")
+	eventFn := startFC(t, endpoint, p, "HPCGATE_EVENTS=oss,eventbridge,timer")
+	httpsFn := startFC(t, endpoint, p, "HPCGATE_EVENTS=http", "HPCGATE_HTTPS_ONLY=true")
+	alice, carol := p.token(t, "alice"), p.token(t, "carol")
+	echo := `{"clusterId":"` + cluster + `","command":"echo hi","wait":20}`
+
+	notAccepted := refusal{"invalid", "EventNotAccepted"}
+	invalid := refusal{"invalid", "InvalidEvent"}
+	refused := map[string]struct {
+		fn      *fcFunction
+		payload []byte
+		want    refusal
+	}{
+		// Point 1: direct invokes posing as triggers.
+		"timer event to the http function":       {httpFn, ev.timer(), notAccepted},
+		"eventbridge event to the http function": {httpFn, ev.eventBridge("custom.app"), notAccepted},
+		"oss event to the http function":         {httpFn, ossEvents(ossRec("raw-data", "incoming/a.csv")), notAccepted},
+		"direct invoke to the http function":     {httpFn, ev.invoke(), notAccepted},
+		"direct invoke to the event function":    {eventFn, ev.invoke(), notAccepted},
+		"http event to the event function":       {eventFn, httpTrigger(echo, alice, "https"), notAccepted},
+		"oss bucket of another account": {eventFn, ossEvents(ossRec("raw-data", "incoming/a.csv", func(r, _ map[string]any) {
+			r["oss"].(map[string]any)["bucket"].(map[string]any)["arn"] = "acs:oss:cn-hangzhou:999999:raw-data"
+		})), invalid},
+		// Point 3: a placeholder that starts an element.
+		"object key --output=/tmp/x with route {object.key}.csv": {eventFn, ossEvents(ossRec("sorted", "--output=/tmp/x")), invalid},
+		// Point 5: malformed events.
+		"eventSource acs:mns": {eventFn, ossEvents(ossRec("raw-data", "incoming/a.csv", func(r, _ map[string]any) { r["eventSource"] = "acs:mns" })), invalid},
+		"second record with key null": {eventFn, ossEvents(ossRec("raw-data", "incoming/a.csv"),
+			ossRec("raw-data", "incoming/b.csv", func(_, o map[string]any) { o["key"] = nil })), invalid},
+	}
+	for name, tc := range refused {
+		t.Run(name, func(t *testing.T) {
+			before := sim.Invocations()
+			checkRefused(t, sim, before, tc.fn.invoke(t, tc.payload), tc.want)
+		})
+	}
+
+	// Point 2: acs:SecureTransport. carol may run echo only over HTTPS.
+	for _, xfp := range []string{"http, https", "https"} {
+		t.Run("X-Forwarded-Proto "+xfp+" is not secure transport", func(t *testing.T) {
+			before := sim.Invocations()
+			got := httpFn.invoke(t, httpTrigger(echo, carol, xfp))
+			if len(got) != 1 || got[0].Status != "denied" || sim.Invocations() != before {
+				t.Fatalf("carol over X-Forwarded-Proto %q: %+v", xfp, got)
+			}
+		})
+	}
+	t.Run("an HTTPS-only deployment vouches for secure transport", func(t *testing.T) {
+		got := httpsFn.invoke(t, httpTrigger(echo, carol, "http"))
+		if len(got) != 1 || got[0].Status != "succeeded" {
+			t.Fatalf("carol on the HTTPS-only deployment: %+v", got)
+		}
+	})
+
+	// What works for legitimate triggers keeps working.
+	legit := map[string]struct {
+		fn      *fcFunction
+		payload []byte
+		output  []string
+	}{
+		"http trigger":       {httpFn, httpTrigger(echo, alice, ""), []string{"hi\n"}},
+		"timer":              {eventFn, ev.timer(), []string{"timer\n"}},
+		"eventbridge custom": {eventFn, ev.eventBridge("custom.app"), []string{"eventbridge\n"}},
+		"oss, two records":   {eventFn, ossEvents(ossRec("raw-data", "incoming/a.csv"), ossRec("raw-data", "incoming/b c.csv")), []string{"incoming/a.csv\n", "incoming/b c.csv\n"}},
+	}
+	for name, tc := range legit {
+		t.Run(name, func(t *testing.T) {
+			got := tc.fn.invoke(t, tc.payload)
+			if len(got) != len(tc.output) {
+				t.Fatalf("results %+v, want %d", got, len(tc.output))
+			}
+			for i, r := range got {
+				if r.Status != "succeeded" || len(r.Results) != 1 || r.Results[0].Output != tc.output[i] {
+					t.Errorf("[%d] %+v, want output %q", i, r, tc.output[i])
+				}
+			}
+		})
+	}
+}
+
+// TestTrustBoundaryLocal runs the same attacks through local mode's
+// POST /invoke, which answers what the function would.
+func TestTrustBoundaryLocal(t *testing.T) {
+	sim, endpoint := newSim(t, 1)
+	p := newIDP(t)
+	var ev trustEvents
+	// Local mode takes only HTTP unless told otherwise.
+	plain := startLocal(t, endpoint, p)
+	events := startLocal(t, endpoint, p, "HPCGATE_EVENTS=oss,eventbridge,timer", "HPCGATE_ACCOUNT_ID="+ownAccount)
+	notAccepted := refusal{"invalid", "EventNotAccepted"}
+	invalid := refusal{"invalid", "InvalidEvent"}
+	cases := map[string]struct {
+		gw      *local
+		payload []byte
+		want    refusal
+	}{
+		"timer event":                    {plain, ev.timer(), notAccepted},
+		"eventbridge event":              {plain, ev.eventBridge("custom.app"), notAccepted},
+		"oss event":                      {plain, ossEvents(ossRec("raw-data", "incoming/a.csv")), notAccepted},
+		"direct invoke":                  {plain, ev.invoke(), notAccepted},
+		"object key --output=/tmp/x":     {events, ossEvents(ossRec("sorted", "--output=/tmp/x")), invalid},
+		"eventSource acs:mns":            {events, ossEvents(ossRec("raw-data", "incoming/a.csv", func(r, _ map[string]any) { r["eventSource"] = "acs:mns" })), invalid},
+		"second record with key null":    {events, ossEvents(ossRec("raw-data", "incoming/a.csv"), ossRec("raw-data", "x", func(_, o map[string]any) { o["key"] = nil })), invalid},
+		"eventbridge of another account": {events, bytes.Replace(ev.eventBridge("custom.app"), []byte(`"`+ownAccount+`"`), []byte(`"999999"`), 1), invalid},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := sim.Invocations()
+			_, _, out := tc.gw.do(t, "POST", "/invoke", "", tc.payload)
+			checkRefused(t, sim, before, decodeResults(t, out), tc.want)
+		})
+	}
+	// A client's X-Forwarded-Proto does not make local plain HTTP secure.
+	t.Run("X-Forwarded-Proto on a plain listener", func(t *testing.T) {
+		before := sim.Invocations()
+		req, err := http.NewRequestWithContext(t.Context(), "POST", plain.base+"/v1/commands",
+			strings.NewReader(`{"clusterId":"`+cluster+`","command":"echo hi","wait":20}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+p.token(t, "carol"))
+		req.Header.Set("X-Forwarded-Proto", "http, https")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(raw), `"denied"`) || sim.Invocations() != before {
+			t.Fatalf("answered %d: %s", resp.StatusCode, raw)
+		}
+	})
+	t.Run("timer where the deployment takes timers", func(t *testing.T) {
+		_, _, out := events.do(t, "POST", "/invoke", "", ev.timer())
+		if got := decodeResults(t, out); len(got) != 1 || got[0].Status != "succeeded" {
+			t.Fatalf("%s", out)
+		}
+	})
+}

@@ -183,7 +183,7 @@ func TestEventSamples(t *testing.T) {
 // TestEventSamplesFireTriggers checks that the samples are events the s.yaml
 // triggers would deliver, so the docs and the deployment agree.
 func TestEventSamplesFireTriggers(t *testing.T) {
-	_, p := props(t)
+	_, p := props(t, eventResource)
 
 	t.Run("oss", func(t *testing.T) {
 		tr := trigger(t, p, "oss")

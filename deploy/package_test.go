@@ -23,7 +23,7 @@ func TestPackageReproducible(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the function twice; skipped with -short")
 	}
-	_, p := props(t)
+	_, p := props(t, httpResource)
 	var zips [2][]byte
 	for i := range zips {
 		out := filepath.Join(t.TempDir(), "dist", "code.zip")

@@ -55,6 +55,7 @@ var knownActions = []string{
 	"ehpc:InvokeShellCommand", "ehpc:ListInvocationStatus", "ehpc:ListInvocationResults", "ehpc:ListCommands",
 	"oss:GetObject",
 	"log:PostLogStoreLogs",
+	"fc:InvokeFunction",
 }
 
 func readPolicy(t *testing.T, name string) (ramPolicy, []byte) {
@@ -100,7 +101,8 @@ func TestRAMDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"deny-direct-ehpc.json", "function-policy.json", "trust-policy.json"}
+	want := []string{"deny-direct-ehpc.json", "event-function-policy.json", "function-policy.json",
+		"oss-invoker-policy.json", "oss-invoker-trust.json", "trust-policy.json"}
 	var got []string
 	for _, f := range files {
 		got = append(got, filepath.Base(f))
@@ -120,7 +122,7 @@ func TestRAMDocuments(t *testing.T) {
 			if len(p.Statement) == 0 {
 				t.Fatal("no statements")
 			}
-			trust := name == "trust-policy.json"
+			trust := strings.HasSuffix(name, "trust-policy.json") || strings.HasSuffix(name, "-trust.json")
 			for i, s := range p.Statement {
 				if s.Effect != "Allow" && s.Effect != "Deny" {
 					t.Errorf("statement %d: Effect %q", i, s.Effect)

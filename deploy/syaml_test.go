@@ -24,8 +24,9 @@ import (
 
 const (
 	sYAMLFile     = "../s.yaml"
-	resourceName  = "hpcgate"
-	testAccount   = "123456789012" // stands in for ${config('AccountID')}
+	httpResource  = "hpcgate-http"   // researchers over the HTTP trigger
+	eventResource = "hpcgate-events" // OSS, EventBridge and timer triggers
+	testAccount   = "123456789012"   // stands in for ${config('AccountID')}
 	fc3Schema     = "testdata/fc3-schema.json"
 	configSource  = "../function/internal/config/config.go"
 	vocabularyDir = "../function/internal/hpcgate"
@@ -172,13 +173,19 @@ type sTrigger struct {
 	TriggerConfig  json.RawMessage `json:"triggerConfig"`
 }
 
-// props returns the function's props, rendered with testAccount, as JSON
+// resources are the functions s.yaml deploys.
+var resources = []string{httpResource, eventResource}
+
+// props returns a function's props, rendered with testAccount, as JSON
 // (ready for the schema validator) and decoded.
-func props(t *testing.T) ([]byte, sProps) {
+func props(t *testing.T, name string) ([]byte, sProps) {
 	t.Helper()
 	doc, _ := render(t, accountConfig)
 	res, _ := doc["resources"].(map[string]any)
-	r, _ := res[resourceName].(map[string]any)
+	r, _ := res[name].(map[string]any)
+	if r == nil {
+		t.Fatalf("s.yaml has no resource %s", name)
+	}
 	raw, err := json.Marshal(r["props"])
 	if err != nil {
 		t.Fatal(err)
@@ -232,16 +239,22 @@ func TestSYAMLProject(t *testing.T) {
 		t.Errorf("edition = %v, want 3.0.0 (the only edition the 3.x parser takes)", doc["edition"])
 	}
 	res, _ := doc["resources"].(map[string]any)
-	if len(res) != 1 {
-		t.Fatalf("resources = %d, want exactly one (%s)", len(res), resourceName)
+	if len(res) != len(resources) {
+		t.Fatalf("resources = %d, want exactly %v", len(res), resources)
 	}
-	r, _ := res[resourceName].(map[string]any)
+	for _, name := range resources {
+		t.Run(name, func(t *testing.T) { checkFunctionProject(t, res, name) })
+	}
+}
+
+func checkFunctionProject(t *testing.T, res map[string]any, name string) {
+	r, _ := res[name].(map[string]any)
 	if r == nil || r["component"] != "fc3" {
-		t.Fatalf("resources.%s.component = %v, want fc3", resourceName, r["component"])
+		t.Fatalf("resources.%s.component = %v, want fc3", name, r["component"])
 	}
-	_, p := props(t)
-	if p.FunctionName != "hpcgate" || p.Runtime != "go1" {
-		t.Errorf("functionName, runtime = %q, %q; want hpcgate, go1", p.FunctionName, p.Runtime)
+	_, p := props(t, name)
+	if p.FunctionName != name || p.Runtime != "go1" {
+		t.Errorf("functionName, runtime = %q, %q; want %s, go1", p.FunctionName, p.Runtime, name)
 	}
 	if !strings.HasPrefix(p.Role, "acs:ram::"+testAccount+":role/") {
 		t.Errorf("role = %q, want a role ARN in the deploying account", p.Role)
@@ -290,7 +303,13 @@ var triggerSchemas = map[string]string{
 }
 
 func TestSYAMLSchema(t *testing.T) {
-	raw, p := props(t)
+	for _, name := range resources {
+		t.Run(name, func(t *testing.T) { checkSchema(t, name) })
+	}
+}
+
+func checkSchema(t *testing.T, name string) {
+	raw, p := props(t, name)
 	if err := validate(compileSchema(t, ""), raw); err != nil {
 		t.Fatalf("s.yaml props do not meet the fc3 schema:\n%v", err)
 	}
@@ -309,7 +328,7 @@ func TestSYAMLSchema(t *testing.T) {
 // TestSchemaRejects shows the schema check has teeth: each edit of the real
 // props must fail validation.
 func TestSchemaRejects(t *testing.T) {
-	raw, _ := props(t)
+	raw, _ := props(t, httpResource)
 	schema := compileSchema(t, "")
 	tests := map[string]func(p map[string]any){
 		"timeout of zero":           func(p map[string]any) { p["timeout"] = 0 },
@@ -440,7 +459,13 @@ func parseSeconds(s string) (time.Duration, error) {
 var envNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 func TestSYAMLMatchesCode(t *testing.T) {
-	_, p := props(t)
+	for _, name := range resources {
+		t.Run(name, func(t *testing.T) { checkMatchesCode(t, name) })
+	}
+}
+
+func checkMatchesCode(t *testing.T, name string) {
+	_, p := props(t, name)
 
 	t.Run("handler is the packaged binary", func(t *testing.T) {
 		if p.Handler != fczip.BinaryName {
@@ -466,8 +491,12 @@ func TestSYAMLMatchesCode(t *testing.T) {
 		if size > 4096 {
 			t.Errorf("environment variables take %d bytes, FC allows 4 KB", size)
 		}
-		for _, name := range []string{"HPCGATE_REGION", "HPCGATE_JWKS_URL", "HPCGATE_JWT_ISSUER", "HPCGATE_JWT_AUDIENCE",
-			"HPCGATE_POLICY_BUNDLE_URL", "HPCGATE_POLICY_BUNDLE_PUBLIC_KEY", "HPCGATE_MAX_WAIT"} {
+		required := []string{"HPCGATE_REGION", "HPCGATE_ACCOUNT_ID", "HPCGATE_EVENTS",
+			"HPCGATE_POLICY_BUNDLE_URL", "HPCGATE_POLICY_BUNDLE_PUBLIC_KEY", "HPCGATE_MAX_WAIT"}
+		if name == httpResource {
+			required = append(required, "HPCGATE_JWKS_URL", "HPCGATE_JWT_ISSUER", "HPCGATE_JWT_AUDIENCE")
+		}
+		for _, name := range required {
 			if _, ok := p.EnvironmentVariables[name]; !ok {
 				t.Errorf("s.yaml does not set %s", name)
 			}

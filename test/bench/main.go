@@ -248,7 +248,7 @@ func waitHTTP(ctx context.Context, url string) error {
 func coldStart(ctx context.Context, s settings, gateway, hello string) ([]row, error) {
 	logf("cold start: %d alternating runs each", s.coldStarts)
 	payload := []byte(`{"clusterId":"ehpc-hz-demo01","command":"squeue -u alice","dryRun":true}`)
-	env := []string{"HPCGATE_LOG_LEVEL=error", "HPCGATE_ACCOUNT_ID=123456"}
+	env := []string{"HPCGATE_LOG_LEVEL=error", "HPCGATE_ACCOUNT_ID=123456", "HPCGATE_EVENTS=invoke"}
 	var gw, hw []time.Duration
 	for i := range s.coldStarts {
 		order := []bool{i%2 == 0, i%2 != 0}

@@ -62,7 +62,9 @@ var malformedBodies = []struct{ name, body string }{
 // normalized result, through the HTTP API and inside every kind of raw FC
 // event (local mode's POST /invoke), and nothing runs.
 func TestMalformedRequests(t *testing.T) {
-	e := start(t, 1, "")
+	// Every kind accepted, so that each malformed event meets its decoder
+	// rather than the refusal of a kind the deployment does not take.
+	e := start(t, 1, "", "HPCGATE_EVENTS=http,invoke,oss,eventbridge,timer", "HPCGATE_ACCOUNT_ID=123456789012")
 	for _, c := range malformedBodies {
 		t.Run("http/"+c.name, func(t *testing.T) {
 			status, res, raw, err := e.client.Do(t.Context(), "POST", "/v1/commands", e.token, c.body)

@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 )
 
-// Command is one entry of ListCommands.
-type Command struct {
-	CommandID  string
-	Content    string
-	WorkingDir string
-	Timeout    int
-}
+// Command is one entry of ListCommands (hpcgate.ListedCommand).
+type Command = hpcgate.ListedCommand
 
 // ListCommands lists the commands E-HPC keeps for a cluster, all pages;
 // with commandID set, only that command. It is the way to find out whether
@@ -107,15 +104,8 @@ func MarkedBy(content, marker string) bool {
 // FindPages*PageSize commands of a cluster, if E-HPC lists newest first.
 const FindPages = 10
 
-// MarkSearch is what FindMarked found.
-type MarkSearch struct {
-	Command  Command // the command carrying the marker; CommandID "" when none does
-	Searched int     // commands read
-	Total    int     // commands E-HPC reports keeping for the cluster
-}
-
-// Found reports whether a command carrying the marker was found.
-func (s MarkSearch) Found() bool { return s.Command.CommandID != "" }
+// MarkSearch is what FindMarked found (hpcgate.MarkSearch).
+type MarkSearch = hpcgate.MarkSearch
 
 // FindMarked looks among the commands E-HPC lists for clusterID (at most
 // FindPages pages of PageSize, read in E-HPC's order until a match) for

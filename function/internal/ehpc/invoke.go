@@ -21,12 +21,8 @@ const (
 	ActionListCommands          = "ListCommands"
 )
 
-// Invocation is E-HPC's answer to InvokeShellCommand.
-type Invocation struct {
-	CommandID   string
-	RequestID   string
-	InstanceIDs []string // always a flat list, never nil
-}
+// Invocation is E-HPC's answer to InvokeShellCommand (hpcgate.Invocation).
+type Invocation = hpcgate.Invocation
 
 // Invoke sends r to E-HPC once. It sends it again only when E-HPC surely
 // did not run it: dialing failed before a connection existed, or the

@@ -21,24 +21,9 @@ const (
 	NodeStopped  = "Stopped"
 )
 
-// Outcome is what is known of a command: its normalized status, each
-// node's result (sorted by instance id) and the counts.
-//
-// A node succeeded when it Finished with exit code 0 (and E-HPC did not
-// report Success false); it failed when it Failed, was Stopped (killed at
-// the command's Timeout) or Finished with another exit code; else it runs.
-// A node E-HPC reports ended but whose result record has not arrived
-// counts as running: its exit code and output are not known.
-// Status is running while any node runs (with no node known: while the
-// overall status is not terminal); succeeded when every node succeeded;
-// partial when some succeeded and some failed; timed_out when none
-// succeeded and at least one was Stopped; failed otherwise.
-type Outcome struct {
-	Status      string               `json:"status"` // hpcgate.StatusSucceeded, Partial, Failed, TimedOut or Running
-	Results     []hpcgate.NodeResult `json:"results"`
-	Summary     hpcgate.Summary      `json:"summary"`
-	InstanceIDs []string             `json:"instanceIds"`
-}
+// Outcome is what is known of a command (hpcgate.Outcome, which says how
+// node and command statuses are told).
+type Outcome = hpcgate.Outcome
 
 // Results reads a command's status and all pages of its results once,
 // without waiting.

@@ -32,22 +32,20 @@ import (
 	"unicode"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
-	"github.com/hpcgate/hpcgate/function/internal/ehpc"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
-	"github.com/hpcgate/hpcgate/function/internal/policy"
 )
 
 // authorizer decides; a returned error means no decision could be made.
 type authorizer interface {
-	Decide(ctx context.Context, q policy.Query) (hpcgate.Decision, error)
+	Decide(ctx context.Context, q hpcgate.Query) (hpcgate.Decision, error)
 }
 
 // commander is the part of the E-HPC client the pipeline calls.
 type commander interface {
-	Invoke(ctx context.Context, r hpcgate.Request) (ehpc.Invocation, error)
-	Wait(ctx context.Context, clusterID, commandID string) (ehpc.Outcome, error)
-	Results(ctx context.Context, clusterID, commandID string) (ehpc.Outcome, error)
-	FindMarked(ctx context.Context, clusterID, marker string) (ehpc.MarkSearch, error)
+	Invoke(ctx context.Context, r hpcgate.Request) (hpcgate.Invocation, error)
+	Wait(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
+	Results(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
+	FindMarked(ctx context.Context, clusterID, marker string) (hpcgate.MarkSearch, error)
 }
 
 // Options bound what a request may ask for and say where it runs.
@@ -226,7 +224,7 @@ func (g *Gate) Reject(ctx context.Context, c Call, err error) hpcgate.Result {
 // authorize asks the policy about q and records the decision in rec and
 // res. False means res is final: denied, or no decision could be made
 // (which refuses the request too: fail closed).
-func (g *Gate) authorize(ctx context.Context, q policy.Query, rec *audit.Record, res *hpcgate.Result) bool {
+func (g *Gate) authorize(ctx context.Context, q hpcgate.Query, rec *audit.Record, res *hpcgate.Result) bool {
 	rec.Context, rec.Region, rec.Account = &q.Context, q.Region, q.Account
 	dec, err := g.auth.Decide(ctx, q)
 	if err != nil {
@@ -267,12 +265,12 @@ func (g *Gate) fail(rec *audit.Record, res hpcgate.Result, status string, err er
 
 // query is the question for the policy. It fixes the current time the
 // decision uses, so that the audit record can replay it.
-func (g *Gate) query(c Call, req hpcgate.Request, an *hpcgate.Analysis, action string) policy.Query {
+func (g *Gate) query(c Call, req hpcgate.Request, an *hpcgate.Analysis, action string) hpcgate.Query {
 	if c.Context.CurrentTime == nil {
 		now := g.opt.Now().UTC()
 		c.Context.CurrentTime = &now
 	}
-	return policy.Query{
+	return hpcgate.Query{
 		Principal: c.Principal,
 		Request:   req,
 		Analysis:  an,
@@ -298,7 +296,7 @@ func (g *Gate) waitFor(ctx context.Context, want *time.Duration) time.Duration {
 	return w
 }
 
-func (g *Gate) applyOutcome(res *hpcgate.Result, out ehpc.Outcome) {
+func (g *Gate) applyOutcome(res *hpcgate.Result, out hpcgate.Outcome) {
 	res.Status = out.Status
 	res.Results = out.Results
 	sum := out.Summary

@@ -22,17 +22,9 @@ import (
 // expensive extension rule ends in a (fail-closed) error.
 const EvalTimeout = time.Second
 
-// Query is one authorization question.
-type Query struct {
-	Principal hpcgate.Principal
-	Request   hpcgate.Request   // defaults applied by the caller (Request.WithDefaults())
-	Analysis  *hpcgate.Analysis // nil when the action has no command (ListInvocationResults)
-	Action    string            // hpcgate.ActionInvoke or hpcgate.ActionListResults
-	Context   hpcgate.RequestContext
-	Trigger   string
-	Region    string // for the resource ARN acs:ehpc:<region>:<account>:cluster/<id>
-	Account   string
-}
+// Query is one authorization question; the vocabulary package defines
+// it, so the gate that asks needs nothing of this package.
+type Query = hpcgate.Query
 
 // Engine holds the current policy set and decides with it. The set can be
 // swapped while decisions run.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 
@@ -103,7 +104,7 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 			return nil, fmt.Errorf("jwt verifier: %w", err)
 		}
 		api.Auth = v
-	default:
+	case slices.Contains(cfg.Events, hpcgate.TriggerHTTP):
 		log.Warn("no JWKS configured: every HTTP request will be refused as unauthenticated")
 	}
 	if cfg.VerifyObjects && opt.objects == nil {

@@ -90,7 +90,8 @@
 // documented; Decode accepts a single object, a list of objects and a
 // list of JSON-encoded strings (the form FC's Go SDK shows for batched
 // event-streaming delivery). RawData delivery (data without the
-// CloudEvents envelope) is not recognized. Whoever may invoke the
-// function may send any event; the FC invoke permission is the trust
-// boundary, as it is for every trigger.
+// CloudEvents envelope) is not recognized. Decoding says what an event
+// is, not whether it may be believed: whoever may invoke the function
+// may send any event, so which kinds a deployment takes and what each
+// may speak for is the ingress package's to decide.
 package trigger

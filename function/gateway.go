@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/function/internal/httpapi"
 	"github.com/hpcgate/hpcgate/function/internal/ingress"
+	"github.com/hpcgate/hpcgate/function/internal/oss"
 	"github.com/hpcgate/hpcgate/function/internal/policy"
 	"github.com/hpcgate/hpcgate/function/internal/shellscan"
 )
@@ -108,9 +110,11 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 		log.Warn("no JWKS configured: every HTTP request will be refused as unauthenticated")
 	}
 	if cfg.VerifyObjects && opt.objects == nil {
-		// Fail closed: an operator who asked for verification must not
-		// get a function that quietly skips it.
-		return nil, fmt.Errorf("HPCGATE_VERIFY_OBJECTS: no OSS client is wired into this build to verify objects with")
+		c, err := oss.New(oss.Config{Region: cfg.Region, Endpoint: cfg.OSSEndpoint, Credentials: opt.credentials, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("HPCGATE_VERIFY_OBJECTS: oss client: %w", err)
+		}
+		opt.objects = objectHeads{c}
 	}
 	in, err := ingress.New(ingress.Config{
 		Accept: cfg.Events, Account: cfg.AccountID, InvokePrincipal: cfg.InvokePrincipal, HTTPSOnly: cfg.HTTPSOnly,
@@ -126,6 +130,20 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 		return nil, err
 	}
 	return &gateway{cfg: cfg, log: log, engine: engine, bundles: loader, gate: g, api: api, ingress: in}, nil
+}
+
+// objectHeads answers the ingress stage's HeadObject with the OSS client.
+type objectHeads struct{ c *oss.Client }
+
+func (o objectHeads) HeadObject(ctx context.Context, bucket, key string) (ingress.Object, error) {
+	m, err := o.c.Head(ctx, bucket, key)
+	if errors.Is(err, oss.ErrNotFound) {
+		return ingress.Object{}, fmt.Errorf("%w: %w", ingress.ErrNoSuchObject, err)
+	}
+	if err != nil {
+		return ingress.Object{}, err
+	}
+	return ingress.Object{ETag: m.ETag}, nil
 }
 
 // loadPolicies compiles the policy set the config names: a directory, or

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
 	"github.com/hpcgate/hpcgate/test/fcemu"
 	"github.com/hpcgate/hpcgate/test/harness"
+	"github.com/hpcgate/hpcgate/test/osssim"
 )
 
 // Issue 14 through the real entry points, with the inputs the issue
@@ -305,6 +307,106 @@ func TestTrustBoundaryLocal(t *testing.T) {
 		_, _, out := events.do(t, "POST", "/invoke", "", ev.timer())
 		if got := decodeResults(t, out); len(got) != 1 || got[0].Status != "succeeded" {
 			t.Fatalf("%s", out)
+		}
+	})
+}
+
+// newOSS starts the OSS stand-in with the raw bucket; the given keys may
+// do what deploy/ram/event-function-policy.json lets the event function do.
+func newOSS(t *testing.T, keys map[string][2]string) (*osssim.Server, string) {
+	t.Helper()
+	s := osssim.New(osssim.Config{Account: ownAccount})
+	endpoint, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.CreateBucket("raw-data")
+	doc, err := os.ReadFile("../../deploy/ram/event-function-policy.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc = bytes.ReplaceAll(bytes.ReplaceAll(doc, []byte("{{ACCOUNT_ID}}"), []byte(ownAccount)), []byte("{{RAW_BUCKET}}"), []byte("raw-data"))
+	for id, v := range keys {
+		if v[1] != "" {
+			s.AddSTS(id, v[0], v[1], time.Now().Add(time.Hour))
+		} else {
+			s.AddKey(id, v[0])
+		}
+		if err := s.SetPolicy(id, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, endpoint
+}
+
+// TestObjectVerification: an OSS record runs only when HeadObject, signed
+// with the function's credentials, shows its object with its eTag.
+func TestObjectVerification(t *testing.T) {
+	sim, endpoint := newSim(t, 1)
+	p := newIDP(t)
+	const (
+		ak     = "STS.e2eEventsKey"
+		secret = "e2e-events-secret"
+		token  = "e2e-events-token"
+	)
+	sim.AddSTS(ak, secret, token, time.Now().Add(time.Hour))
+	store, ossEndpoint := newOSS(t, map[string][2]string{
+		ak:                           {secret, token},
+		simulator.DefaultAccessKeyID: {simulator.DefaultAccessKeySecret, ""},
+	})
+	etag := store.Put("raw-data", "incoming/a.csv", []byte("a,b\n"))
+	withETag := func(key, etag string) []byte {
+		return ossEvents(ossRec("raw-data", key, func(_, o map[string]any) { o["eTag"] = strings.Trim(etag, `"`) }))
+	}
+	cases := map[string]struct {
+		payload []byte
+		ok      bool
+	}{
+		"object with the record's eTag": {withETag("incoming/a.csv", etag), true},
+		"object with another eTag":      {withETag("incoming/a.csv", "0123456789ABCDEF0123456789ABCDEF"), false},
+		"object that does not exist":    {withETag("incoming/nothing.csv", etag), false},
+	}
+	env := []string{"HPCGATE_EVENTS=oss", "HPCGATE_VERIFY_OBJECTS=true", "HPCGATE_OSS_ENDPOINT=" + ossEndpoint}
+
+	fn := startFC(t, endpoint, p, env...)
+	gw := startLocal(t, endpoint, p, append(env, "HPCGATE_ACCOUNT_ID="+ownAccount)...)
+	for name, tc := range cases {
+		check := func(t *testing.T, got []result, before int) {
+			t.Helper()
+			if tc.ok {
+				if len(got) != 1 || got[0].Status != "succeeded" || sim.Invocations()-before != 1 {
+					t.Fatalf("%+v", got)
+				}
+				return
+			}
+			checkRefused(t, sim, before, got, refusal{"invalid", "InvalidEvent"})
+		}
+		t.Run("fc/"+name, func(t *testing.T) {
+			before, heads := sim.Invocations(), store.Count("HeadObject")
+			resp, err := fn.emu.Invoke(t.Context(), fcemu.Invocation{Payload: tc.payload, Timeout: 30 * time.Second,
+				Credentials: fcemu.Credentials{AccessKeyID: ak, AccessKeySecret: secret, SecurityToken: token}})
+			if err != nil || resp.Error != nil {
+				t.Fatalf("%v %+v", err, resp.Error)
+			}
+			check(t, decodeResults(t, resp.Body), before)
+			if store.Count("HeadObject") != heads+1 {
+				t.Errorf("HeadObject asked %d times", store.Count("HeadObject")-heads)
+			}
+		})
+		t.Run("local/"+name, func(t *testing.T) {
+			before := sim.Invocations()
+			_, _, out := gw.do(t, "POST", "/invoke", "", tc.payload)
+			check(t, decodeResults(t, out), before)
+		})
+	}
+	t.Run("fc/OSS unreachable is retryable and runs nothing", func(t *testing.T) {
+		store.Inject(osssim.Fault{Op: "HeadObject", Drop: true, Times: 10})
+		defer store.ClearFaults()
+		before := sim.Invocations()
+		got := fn.invoke(t, withETag("incoming/a.csv", etag))
+		if sim.Invocations() != before || len(got) != 1 || got[0].Error == nil || !got[0].Error.Retryable {
+			t.Fatalf("%+v", got)
 		}
 	})
 }

@@ -65,6 +65,7 @@ type Config struct {
 	Events          []string      // HPCGATE_EVENTS: kinds of event accepted, comma separated (EventKinds)
 	HTTPSOnly       bool          // HPCGATE_HTTPS_ONLY: the HTTP trigger is reachable over HTTPS only
 	VerifyObjects   bool          // HPCGATE_VERIFY_OBJECTS: HeadObject each routed OSS record's object
+	OSSEndpoint     string        // HPCGATE_OSS_ENDPOINT: override URL; "" = the region's internal endpoint
 	LogLevel        slog.Level    // HPCGATE_LOG_LEVEL: debug, info, warn, error
 	DecisionDetail  string        // HPCGATE_DECISION_DETAIL: full (default) or reasons
 	DeadlineSlack   time.Duration // time kept back from FC's deadline to answer in
@@ -79,7 +80,7 @@ var Vars = []string{
 	"HPCGATE_MAX_TIMEOUT", "HPCGATE_DEFAULT_WAIT", "HPCGATE_MAX_WAIT", "HPCGATE_MAX_NODES",
 	"HPCGATE_MAX_BODY_BYTES", "HPCGATE_OUTPUT_CAP", "HPCGATE_INVOKE_PRINCIPAL", "HPCGATE_LOG_LEVEL",
 	"HPCGATE_DECISION_DETAIL",
-	"HPCGATE_EVENTS", "HPCGATE_HTTPS_ONLY", "HPCGATE_VERIFY_OBJECTS",
+	"HPCGATE_EVENTS", "HPCGATE_HTTPS_ONLY", "HPCGATE_VERIFY_OBJECTS", "HPCGATE_OSS_ENDPOINT",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -124,6 +125,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Region:          cmp.Or(getenv("HPCGATE_REGION"), getenv("FC_REGION"), DefaultRegion),
 		AccountID:       cmp.Or(getenv("HPCGATE_ACCOUNT_ID"), getenv("FC_ACCOUNT_ID")),
 		EHPCEndpoint:    getenv("HPCGATE_EHPC_ENDPOINT"),
+		OSSEndpoint:     getenv("HPCGATE_OSS_ENDPOINT"),
 		JWKS:            getenv("HPCGATE_JWKS"),
 		JWKSFile:        getenv("HPCGATE_JWKS_FILE"),
 		JWKSURL:         getenv("HPCGATE_JWKS_URL"),

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -181,7 +182,11 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 		fmt.Fprintf(stdout, "\nDev token for %s (groups %s), valid 12h:\n\n  export HPCGATE_TOKEN=%s\n\n", f.user, f.groups, token)
 		fmt.Fprintf(stdout, "Try:\n\n  curl -s -H \"Authorization: Bearer $HPCGATE_TOKEN\" -d '{\"clusterId\":\"%s\",\"command\":\"squeue -u %s\",\"wait\":10}' %s/v1/commands\n\n", f.cluster, f.user, base)
 	}
-	fmt.Fprintf(stdout, "Raw FC events accepted (%s): curl -s -d @deploy/events/invoke.json %s/invoke\n", strings.Join(cfg.Events, ", "), base)
+	if slices.Equal(cfg.Events, []string{"http"}) {
+		fmt.Fprintf(stdout, "POST %s/invoke takes raw FC HTTP trigger events only; start with --events oss,eventbridge,timer,invoke --account ID to try the other samples in deploy/events/\n", base)
+	} else {
+		fmt.Fprintf(stdout, "Raw FC events accepted (%s): curl -s -d @deploy/events/timer.json %s/invoke\n", strings.Join(cfg.Events, ", "), base)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -18,7 +18,7 @@ func (in *Ingress) eventBridgeCalls(ctx context.Context, evs []trigger.CloudEven
 	recs := make([]*trigger.OSSRecord, len(evs))
 	routes := in.routes()
 	for i, ce := range evs {
-		c := hpcgate.Call{Principal: service("eventbridge", ce.Source), Trigger: hpcgate.TriggerEventBridge, Account: account,
+		c := hpcgate.Call{Principal: service("eventbridge", ce.Source), Trigger: hpcgate.TriggerEventBridge,
 			Identity: identity("eventbridge", ce.Source, ce.ID)}
 		if ce.DataKind == trigger.DataRequest {
 			pl := ce.Request

@@ -93,9 +93,9 @@ func (in *Ingress) Calls(ctx context.Context, ev trigger.Event, f Facts) (Delive
 	account := cmp.Or(f.Account, in.cfg.Account)
 	switch ev.Kind {
 	case trigger.KindInvoke:
-		return one(in.invokeCall(ev.Invoke, f, account)), nil
+		return one(in.invokeCall(ev.Invoke, f)), nil
 	case trigger.KindTimer:
-		return one(timerCall(ev.Timer, account)), nil
+		return one(timerCall(ev.Timer)), nil
 	case trigger.KindOSS:
 		return in.ossCalls(ctx, ev.OSS, account)
 	case trigger.KindEventBridge:
@@ -112,14 +112,14 @@ func service(kind, id string) hpcgate.Principal {
 }
 
 // payloadCall is a call for a request an event carries.
-func payloadCall(p hpcgate.Principal, trig, account string, pl trigger.Payload) hpcgate.Call {
-	return hpcgate.Call{Principal: p, Trigger: trig, Account: account,
+func payloadCall(p hpcgate.Principal, trig string, pl trigger.Payload) hpcgate.Call {
+	return hpcgate.Call{Principal: p, Trigger: trig,
 		Request: pl.Request, Wait: pl.Wait.Ptr(), DryRun: pl.DryRun}
 }
 
-func (in *Ingress) invokeCall(pl trigger.Payload, f Facts, account string) hpcgate.Call {
+func (in *Ingress) invokeCall(pl trigger.Payload, f Facts) hpcgate.Call {
 	p := hpcgate.Principal{Type: hpcgate.PrincipalService, ID: in.cfg.InvokePrincipal}
-	c := payloadCall(p, hpcgate.TriggerInvoke, account, pl)
+	c := payloadCall(p, hpcgate.TriggerInvoke, pl)
 	switch {
 	case pl.IdempotencyKey != "":
 		c.Identity = identity("invoke", pl.IdempotencyKey)
@@ -129,8 +129,8 @@ func (in *Ingress) invokeCall(pl trigger.Payload, f Facts, account string) hpcga
 	return c
 }
 
-func timerCall(t trigger.TimerEvent, account string) hpcgate.Call {
-	c := payloadCall(service("timer", t.TriggerName), hpcgate.TriggerTimer, account, t.Request)
+func timerCall(t trigger.TimerEvent) hpcgate.Call {
+	c := payloadCall(service("timer", t.TriggerName), hpcgate.TriggerTimer, t.Request)
 	c.Identity = identity("timer", t.TriggerName, t.TriggerTime)
 	return c
 }

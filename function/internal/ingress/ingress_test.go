@@ -139,9 +139,6 @@ func TestPrincipalsAndIdentity(t *testing.T) {
 			if c.Principal.Type != hpcgate.PrincipalService || c.Principal.ID != tc.principal || c.Trigger != tc.trigger || c.Identity != tc.identity {
 				t.Errorf("call = principal %+v trigger %q identity %q; want %q %q %q", c.Principal, c.Trigger, c.Identity, tc.principal, tc.trigger, tc.identity)
 			}
-			if c.Account != account {
-				t.Errorf("account = %q", c.Account)
-			}
 		})
 	}
 	// The invoked function's own account, as FC tells it, wins.

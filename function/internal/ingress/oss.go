@@ -39,7 +39,7 @@ func (in *Ingress) ossCalls(ctx context.Context, recs []trigger.OSSRecord, accou
 	routes := in.routes()
 	for i, rec := range recs {
 		s := subject{rec: rec, hasRec: true}
-		c := hpcgate.Call{Principal: service("oss", rec.OSS.Bucket.Name), Trigger: hpcgate.TriggerOSS, Account: account,
+		c := hpcgate.Call{Principal: service("oss", rec.OSS.Bucket.Name), Trigger: hpcgate.TriggerOSS,
 			Identity: ossIdentity(rec)}
 		it, err := resolve(routes, s, c)
 		if err != nil {

@@ -111,8 +111,7 @@ func (s *Server) commands(w http.ResponseWriter, r *http.Request) {
 		writeResult(w, s.Gate.Reject(r.Context(), call, err))
 		return
 	}
-	call.Request, call.Wait, call.DryRun = pl.Request, pl.Wait.Ptr(), pl.DryRun
-	writeResult(w, s.Gate.Run(r.Context(), call))
+	writeResult(w, s.Gate.Run(r.Context(), ingress.WithPayload(call, pl)))
 }
 
 func (s *Server) command(w http.ResponseWriter, r *http.Request) {

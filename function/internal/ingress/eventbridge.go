@@ -21,9 +21,7 @@ func (in *Ingress) eventBridgeCalls(ctx context.Context, evs []trigger.CloudEven
 		c := hpcgate.Call{Principal: service("eventbridge", ce.Source), Trigger: hpcgate.TriggerEventBridge,
 			Identity: identity("eventbridge", ce.Source, ce.ID)}
 		if ce.DataKind == trigger.DataRequest {
-			pl := ce.Request
-			c.Request, c.Wait, c.DryRun = pl.Request, pl.Wait.Ptr(), pl.DryRun
-			d.Items = append(d.Items, Item{Call: c})
+			d.Items = append(d.Items, Item{Call: WithPayload(c, ce.Request)})
 			continue
 		}
 		s := subject{ce: ce, hasCE: true}

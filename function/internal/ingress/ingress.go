@@ -111,10 +111,17 @@ func service(kind, id string) hpcgate.Principal {
 	return hpcgate.Principal{Type: hpcgate.PrincipalService, ID: kind + ":" + id}
 }
 
+// WithPayload returns c carrying the request, wait and dry-run flag of a
+// request body: the one place a payload becomes a call, for the HTTP API
+// and for every event that carries a request.
+func WithPayload(c hpcgate.Call, pl trigger.Payload) hpcgate.Call {
+	c.Request, c.Wait, c.DryRun = pl.Request, pl.Wait.Ptr(), pl.DryRun
+	return c
+}
+
 // payloadCall is a call for a request an event carries.
 func payloadCall(p hpcgate.Principal, trig string, pl trigger.Payload) hpcgate.Call {
-	return hpcgate.Call{Principal: p, Trigger: trig,
-		Request: pl.Request, Wait: pl.Wait.Ptr(), DryRun: pl.DryRun}
+	return WithPayload(hpcgate.Call{Principal: p, Trigger: trig}, pl)
 }
 
 func (in *Ingress) invokeCall(pl trigger.Payload, f Facts) hpcgate.Call {

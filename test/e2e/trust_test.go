@@ -73,6 +73,30 @@ func httpTrigger(body, token, xfp string) []byte {
 	return b
 }
 
+// trustPolicies is the e2e governance data plus what these tests need: a
+// user allowed only over secure transport (carol) and a route whose
+// placeholder starts an argv element (bucket sorted).
+const trustPolicies = "testdata/trust"
+
+// startTrustLocal runs local mode with trustPolicies.
+func startTrustLocal(t *testing.T, endpoint string, p *idp, env ...string) *local {
+	t.Helper()
+	l, err := harness.StartLocal(t.Context(), harness.LocalConfig{
+		Binary: binary, Endpoint: endpoint, Policies: trustPolicies, IDP: p.IDP,
+		Env: append([]string{"HPCGATE_LOG_LEVEL=info"}, env...),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		l.Close()
+		if t.Failed() {
+			t.Logf("gateway logs:\n%s", l.Logs())
+		}
+	})
+	return &local{base: l.Base, logs: logsFunc(l.Logs)}
+}
+
 // fcFunction is the gateway binary under the FC emulator.
 type fcFunction struct {
 	emu *fcemu.Emulator
@@ -80,7 +104,7 @@ type fcFunction struct {
 
 func startFC(t *testing.T, endpoint string, p *idp, env ...string) *fcFunction {
 	t.Helper()
-	policies, err := filepath.Abs("testdata/policies")
+	policies, err := filepath.Abs(trustPolicies)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,8 +282,8 @@ func TestTrustBoundaryLocal(t *testing.T) {
 	p := newIDP(t)
 	var ev trustEvents
 	// Local mode takes only HTTP unless told otherwise.
-	plain := startLocal(t, endpoint, p)
-	events := startLocal(t, endpoint, p, "HPCGATE_EVENTS=oss,eventbridge,timer", "HPCGATE_ACCOUNT_ID="+ownAccount)
+	plain := startTrustLocal(t, endpoint, p)
+	events := startTrustLocal(t, endpoint, p, "HPCGATE_EVENTS=oss,eventbridge,timer", "HPCGATE_ACCOUNT_ID="+ownAccount)
 	notAccepted := refusal{"invalid", "EventNotAccepted"}
 	invalid := refusal{"invalid", "InvalidEvent"}
 	cases := map[string]struct {
@@ -370,7 +394,7 @@ func TestObjectVerification(t *testing.T) {
 	env := []string{"HPCGATE_EVENTS=oss", "HPCGATE_VERIFY_OBJECTS=true", "HPCGATE_OSS_ENDPOINT=" + ossEndpoint}
 
 	fn := startFC(t, endpoint, p, env...)
-	gw := startLocal(t, endpoint, p, append(env, "HPCGATE_ACCOUNT_ID="+ownAccount)...)
+	gw := startTrustLocal(t, endpoint, p, append(env, "HPCGATE_ACCOUNT_ID="+ownAccount)...)
 	for name, tc := range cases {
 		check := func(t *testing.T, got []result, before int) {
 			t.Helper()

@@ -1,3 +1,10 @@
+//go:build !nolocal
+
+// Local mode runs the gateway on a developer's machine in front of the
+// E-HPC simulator. It is left out of the Function Compute package
+// (deploy/package builds with -tags nolocal): a production function has no
+// use for a simulator that runs commands with bash.
+
 package main
 
 import (

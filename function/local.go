@@ -166,6 +166,9 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	if err := gw.loadPolicy(ctx); err != nil {
+		return err
+	}
 	gw.api.Extra = map[string]http.Handler{"/invoke": gw.invokeHandler()}
 	if gw.bundles != nil {
 		go gw.bundles.Run(ctx)

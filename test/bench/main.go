@@ -257,7 +257,7 @@ func coldStart(ctx context.Context, s settings, gateway, hello string) ([]row, e
 			if isGateway {
 				bin, dst = gateway, &gw
 			}
-			d, err := fcemu.ColdStart(ctx, bin, env, payload)
+			d, err := fcemu.ColdStart(ctx, fcemu.Config{}, bin, env, payload)
 			if err != nil {
 				return nil, err
 			}

@@ -162,6 +162,12 @@ type sProps struct {
 	Role                 string            `json:"role"`
 	EnvironmentVariables map[string]string `json:"environmentVariables"`
 	Triggers             []sTrigger        `json:"triggers"`
+	Lifecycle            struct {
+		Initializer struct {
+			Handler string `json:"handler"`
+			Timeout int    `json:"timeout"`
+		} `json:"initializer"`
+	} `json:"instanceLifecycleConfig"`
 }
 
 type sTrigger struct {
@@ -568,4 +574,19 @@ func trigger(t *testing.T, p sProps, typ string) sTrigger {
 		t.Fatalf("s.yaml has %d %s triggers, want 1", len(found), typ)
 	}
 	return found[0]
+}
+
+// TestSYAMLInitializer: FC runs the function's initializer (the policy
+// compile) before it routes the first request to an instance, within the
+// timeout, which must leave room for a bundle fetch and stay below the
+// function's own.
+func TestSYAMLInitializer(t *testing.T) {
+	_, p := props(t)
+	in := p.Lifecycle.Initializer
+	if in.Handler != p.Handler {
+		t.Errorf("initializer handler %q, want the function's %q (go1 runs the registered Go function)", in.Handler, p.Handler)
+	}
+	if in.Timeout < 10 || in.Timeout > p.Timeout {
+		t.Errorf("initializer timeout %d s, want 10 s to the function's %d s", in.Timeout, p.Timeout)
+	}
 }

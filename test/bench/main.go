@@ -276,36 +276,40 @@ func packaged(ctx context.Context, pkg, out string) (string, error) {
 
 // coldStart alternates cold starts of the gateway and of hello-world under
 // the FC runtime-API emulator: exec to the first answer, each binary as
-// deploy/package builds it, each with its initializer run first. The
+// deploy/package builds it, without and with its initializer run first. The
 // gateway gets a direct-invoke dry run, so it compiles its embedded
 // policies, analyses and decides, but needs no E-HPC. Traced runs then
 // break the gateway's cold start down.
 func coldStart(ctx context.Context, s settings, gateway, hello string) ([]row, error) {
-	logf("cold start: %d alternating runs each", s.coldStarts)
+	logf("cold start: %d alternating runs of each of four kinds", s.coldStarts)
 	payload := []byte(`{"clusterId":"ehpc-hz-demo01","command":"squeue -u alice","dryRun":true}`)
 	env := []string{"HPCGATE_LOG_LEVEL=error", "HPCGATE_ACCOUNT_ID=123456"}
-	cfg := fcemu.Config{Initializer: initializer}
-	var gw, hw []time.Duration
+	// Four kinds, alternated: each binary with and without the initializer.
+	type kind struct {
+		bin  string
+		cfg  fcemu.Config
+		runs []time.Duration
+	}
+	kinds := []*kind{{bin: gateway}, {bin: hello}, {bin: gateway, cfg: fcemu.Config{Initializer: initializer}}, {bin: hello, cfg: fcemu.Config{Initializer: initializer}}}
 	for i := range s.coldStarts {
-		order := []bool{i%2 == 0, i%2 != 0}
-		for _, isGateway := range order {
-			bin, dst := hello, &hw
-			if isGateway {
-				bin, dst = gateway, &gw
-			}
-			d, err := fcemu.ColdStart(ctx, cfg, bin, env, payload)
+		for j := range kinds {
+			k := kinds[(i+j)%len(kinds)]
+			d, err := fcemu.ColdStart(ctx, k.cfg, k.bin, env, payload)
 			if err != nil {
 				return nil, err
 			}
-			*dst = append(*dst, d)
+			k.runs = append(k.runs, d)
 		}
 	}
-	g, h := median(gw), median(hw)
-	ratio := float64(g) / float64(h)
-	rows := []row{{
-		figure: "cold start, exec → first answer (median, initializer run first)", value: fmtDur(g), baseline: fmtDur(h) + " hello-world",
-		compare: fmt.Sprintf("%.2f×", ratio), goal: "≤ 2.5×", pass: passed(ratio <= 2.5),
-	}}
+	var rows []row
+	for i, name := range []string{"no initializer", "initializer first, as s.yaml deploys it"} {
+		g, h := median(kinds[2*i].runs), median(kinds[2*i+1].runs)
+		ratio := float64(g) / float64(h)
+		rows = append(rows, row{
+			figure: "cold start, exec → first answer (median, " + name + ")", value: fmtDur(g), baseline: fmtDur(h) + " hello-world",
+			compare: fmt.Sprintf("%.2f×", ratio), goal: "≤ 2.5×", pass: passed(ratio <= 2.5),
+		})
+	}
 	logf("cold start breakdown: %d traced runs", s.traces)
 	b, err := breakdown(ctx, s.traces, gateway, payload)
 	if err != nil {
@@ -387,7 +391,11 @@ func traceOnce(ctx context.Context, gateway string, env []string, payload []byte
 	if resp.Error != nil {
 		return trace{}, resp.Error
 	}
-	// The audit record is written before the answer is posted.
+	// The audit record is written before the answer is posted, but may
+	// still be in the pipe.
+	if err := p.WaitLog(ctx, `"msg":"audit"`); err != nil {
+		return trace{}, err
+	}
 	return parseTrace(total, p.Started(), p.Logs())
 }
 
@@ -425,7 +433,9 @@ func parseTrace(total time.Duration, started time.Time, logs []byte) (trace, err
 		}
 	}
 	if main.IsZero() || len(t.pkgs) == 0 || t.decision == 0 {
-		return t, fmt.Errorf("no init trace, \"policy ready\" or audit record in the logs:\n%.2000s", logs)
+		tail := logs[max(0, len(logs)-3000):]
+		return t, fmt.Errorf("want an init trace (%d packages), a \"policy ready\" record (%v) and an audit record (%v) in the logs, ending:\n%s",
+			len(t.pkgs), !main.IsZero(), t.decision != 0, tail)
 	}
 	t.toMain = main.Sub(started)
 	return t, nil

@@ -138,6 +138,7 @@ func run(ctx context.Context, s settings) ([]row, error) {
 	logf("built in %v", time.Since(began).Round(time.Second))
 
 	var rows []row
+	var errs []error
 	steps := []struct {
 		name string
 		run  func() ([]row, error)
@@ -156,10 +157,13 @@ func run(ctx context.Context, s settings) ([]row, error) {
 		logf("  took %v", time.Since(t0).Round(100*time.Millisecond))
 		rows = append(rows, r...)
 		if err != nil {
-			return rows, err
+			// The other steps still run: one failure (an OPA server too
+			// slow on a busy machine) should not hide every other figure.
+			logf("%s: %v", step.name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", step.name, err))
 		}
 	}
-	return rows, nil
+	return rows, errors.Join(errs...)
 }
 
 // ---- decision latency ----------------------------------------------------

@@ -163,6 +163,12 @@ type sProps struct {
 	Role                 string            `json:"role"`
 	EnvironmentVariables map[string]string `json:"environmentVariables"`
 	Triggers             []sTrigger        `json:"triggers"`
+	Lifecycle            struct {
+		Initializer struct {
+			Handler string `json:"handler"`
+			Timeout int    `json:"timeout"`
+		} `json:"initializer"`
+	} `json:"instanceLifecycleConfig"`
 }
 
 type sTrigger struct {
@@ -597,4 +603,21 @@ func trigger(t *testing.T, p sProps, typ string) sTrigger {
 		t.Fatalf("s.yaml has %d %s triggers, want 1", len(found), typ)
 	}
 	return found[0]
+}
+
+// TestSYAMLInitializer: FC runs the function's initializer (the policy
+// compile) before it routes the first request to an instance, within the
+// timeout, which must leave room for a bundle fetch and stay below the
+// function's own.
+func TestSYAMLInitializer(t *testing.T) {
+	for _, name := range []string{httpResource, eventResource} {
+		_, p := props(t, name)
+		in := p.Lifecycle.Initializer
+		if in.Handler != p.Handler {
+			t.Errorf("%s: initializer handler %q, want the function's %q (go1 runs the registered Go function)", name, in.Handler, p.Handler)
+		}
+		if in.Timeout < 10 || in.Timeout > p.Timeout {
+			t.Errorf("%s: initializer timeout %d s, want 10 s to the function's %d s", name, in.Timeout, p.Timeout)
+		}
+	}
 }

@@ -47,24 +47,17 @@ type options struct {
 	objects ingress.ObjectHeader
 }
 
+// newGateway assembles the gateway with an empty policy engine: every
+// request is refused until loadPolicy has put a set in force.
 func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt options) (*gateway, error) {
 	engine := policy.NewEngine(nil)
 	var loader *bundle.Loader
 	if cfg.BundleURL != "" {
-		// A bundle that cannot be had now leaves the engine empty: every
-		// request is refused (fail closed) until a good one loads.
 		var err error
 		loader, err = bundle.New(bundle.Config{Source: cfg.BundleURL, PublicKey: cfg.BundlePublicKey, Interval: cfg.BundleInterval, Logger: log}, engine)
 		if err != nil {
 			return nil, fmt.Errorf("policy bundle: %w", err)
 		}
-		loader.Load(ctx)
-	} else {
-		set, err := loadPolicies(ctx, cfg)
-		if err != nil {
-			return nil, err
-		}
-		engine.Swap(set)
 	}
 
 	client, err := ehpc.New(ehpc.Config{
@@ -144,6 +137,24 @@ func (o objectHeads) HeadObject(ctx context.Context, bucket, key string) (ingres
 		return ingress.Object{}, err
 	}
 	return ingress.Object{ETag: m.ETag}, nil
+}
+
+// loadPolicy puts the configured policy set in force: the bundle, a
+// directory, or the embedded default. A bundle that cannot be had now
+// leaves the engine empty, so every request is refused (fail closed)
+// until a good one loads; a directory or embedded set that does not
+// compile is an error.
+func (g *gateway) loadPolicy(ctx context.Context) error {
+	if g.bundles != nil {
+		g.bundles.Load(ctx)
+		return nil
+	}
+	set, err := loadPolicies(ctx, g.cfg)
+	if err != nil {
+		return err
+	}
+	g.engine.Swap(set)
+	return nil
 }
 
 // loadPolicies compiles the policy set the config names: a directory, or

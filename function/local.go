@@ -1,3 +1,10 @@
+//go:build !nolocal
+
+// Local mode runs the gateway on a developer's machine in front of the
+// E-HPC simulator. It is left out of the Function Compute package
+// (deploy/package builds with -tags nolocal): a production function has no
+// use for a simulator that runs commands with bash.
+
 package main
 
 import (
@@ -164,6 +171,9 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 
 	gw, err := newGateway(ctx, cfg, log, opt)
 	if err != nil {
+		return err
+	}
+	if err := gw.loadPolicy(ctx); err != nil {
 		return err
 	}
 	gw.api.Extra = map[string]http.Handler{"/invoke": gw.invokeHandler()}

@@ -40,7 +40,8 @@ func run(args []string) int {
 const usage = `usage: hpcgate <command> [flags]
 
 commands:
-  local   run the gateway on this machine (built-in E-HPC simulator, dev token)
+  local   run the gateway on this machine (built-in E-HPC simulator, dev token;
+          not in the FC code package, which is built with -tags nolocal)
   check   decide a request read from stdin against a policy set
 
 Without a command and with FC_RUNTIME_API set, hpcgate runs as the

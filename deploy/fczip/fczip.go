@@ -37,9 +37,14 @@ const DefaultOutput = "dist/code.zip"
 // timestamp can say, so that no build clock leaks into the bytes.
 var ModTime = time.Date(1980, time.January, 1, 0, 0, 0, 0, time.UTC)
 
-// BuildFlags are the go build flags that make the binary reproducible: no
-// file-system paths, no build id, no VCS stamp, no symbol tables.
-var BuildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
+// Tags are the build tags of the code package: nolocal leaves local mode,
+// and with it the E-HPC simulator, out of the binary.
+const Tags = "nolocal"
+
+// BuildFlags are the go build flags of the code package: reproducible (no
+// file-system paths, no build id, no VCS stamp, no symbol tables) and
+// without local mode (Tags).
+var BuildFlags = []string{"-trimpath", "-buildvcs=false", "-tags=" + Tags, "-ldflags=-s -w -buildid="}
 
 // buildEnv pins what changes the machine code: FC's go1 runtime is Linux
 // x86_64 only, and a static binary needs no libc from the runtime image.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,7 +31,8 @@ func TestFunctionCompute(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	emu, err := fcemu.New(fcemu.Config{FunctionName: "hpcgate", Timeout: 30 * time.Second, AccountID: "123456"})
+	// As s.yaml deploys it: FC runs the initializer before the first request.
+	emu, err := fcemu.New(fcemu.Config{FunctionName: "hpcgate", Timeout: 30 * time.Second, AccountID: "123456", Initializer: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,5 +194,24 @@ func TestFunctionCompute(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"msg":"audit"`) {
 		t.Errorf("no audit records in the function's logs:\n%s", logs)
+	}
+}
+
+// TestFunctionComputeBadPolicy: a policy set that does not compile stops
+// the instance at start, before any request is served, though the compile
+// runs beside the runtime loop; FC then reports the failed initializer.
+func TestFunctionComputeBadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "governance.json"), []byte(`{"policies": {"P": {"Version": "1", "Statement": [{"Effect": "Alow"}]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	emu, err := fcemu.New(fcemu.Config{Initializer: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	_, err = emu.Start(t.Context(), binary, []string{"HPCGATE_POLICIES_DIR=" + dir, "HPCGATE_ACCOUNT_ID=123456"})
+	if err == nil || !strings.Contains(err.Error(), `"msg":"start failed"`) {
+		t.Fatalf("Start with a bad policy set: %v, want the instance to stop with \"start failed\"", err)
 	}
 }

@@ -8,10 +8,10 @@ import (
 )
 
 // ColdStart measures one cold start of binary: from exec to the first
-// invocation's answer reaching a fresh emulator (zero Config). A function
+// invocation's answer reaching a fresh emulator with cfg. A function
 // error counts as a failure.
-func ColdStart(ctx context.Context, binary string, env []string, payload []byte) (time.Duration, error) {
-	e, err := New(Config{})
+func ColdStart(ctx context.Context, cfg Config, binary string, env []string, payload []byte) (time.Duration, error) {
+	e, err := New(cfg)
 	if err != nil {
 		return 0, err
 	}
@@ -27,7 +27,9 @@ func ColdStart(ctx context.Context, binary string, env []string, payload []byte)
 }
 
 // ColdStart starts binary, sends it inv, and returns the answer with the time
-// from exec to the answer's arrival; the process is closed before it returns.
+// from exec to the answer's arrival (with Config.Initializer, the
+// initializer's run included, as a request that meets a new instance waits
+// for it); the process is closed before it returns.
 // Run it on an emulator with no other process attached, or another process
 // may take the invocation.
 func (e *Emulator) ColdStart(ctx context.Context, binary string, env []string, inv Invocation) (Response, time.Duration, error) {
@@ -36,20 +38,9 @@ func (e *Emulator) ColdStart(ctx context.Context, binary string, env []string, i
 		return Response{}, 0, err
 	}
 	defer p.Close()
-	// If the process dies before answering, say so instead of waiting for
-	// the invocation's deadline.
-	ictx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		select {
-		case <-p.Done():
-			cancel(ErrExited)
-		case <-ictx.Done():
-		}
-	}()
-	resp, err := e.Invoke(ictx, inv)
+	resp, err := p.invoke(ctx, inv)
 	if err != nil {
-		if errors.Is(context.Cause(ictx), ErrExited) {
+		if errors.Is(err, ErrExited) {
 			return Response{}, 0, fmt.Errorf("fcemu: cold start of %s: %w:\n%s", binary, ErrExited, p.Logs())
 		}
 		return Response{}, 0, err

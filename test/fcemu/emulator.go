@@ -128,6 +128,13 @@ type Config struct {
 	Qualifier   string      // x-fc-qualifier
 	VersionID   string      // x-fc-version-id and FC_FUNCTION_VERSION; omitted when empty
 	Credentials Credentials // default invocation credentials and ALIBABA_CLOUD_* variables; zero = none
+	// Initializer is the initializer's timeout (s.yaml's
+	// instanceLifecycleConfig.initializer.timeout); zero = none configured.
+	// When set, Start calls the initializer (x-fc-function-type 1) and
+	// returns only once it answered, as FC routes no request to a new
+	// instance before its initializer succeeded; an initializer error,
+	// timeout or exit fails Start (FC discards such an instance).
+	Initializer time.Duration
 	// MaxBodyBytes bounds what the function may post (response or error).
 	MaxBodyBytes int64
 	// LogLimit bounds the bytes of function output kept per process; the

@@ -306,11 +306,11 @@ func TestLifecycleInvocations(t *testing.T) {
 }
 
 func TestColdStart(t *testing.T) {
-	d, err := fcemu.ColdStart(t.Context(), helloBinary(t), nil, []byte(`{}`))
+	d, err := fcemu.ColdStart(t.Context(), fcemu.Config{}, helloBinary(t), nil, []byte(`{}`))
 	if err != nil || d <= 0 {
 		t.Fatalf("ColdStart = %v, %v", d, err)
 	}
-	_, err = fcemu.ColdStart(t.Context(), helloBinary(t), nil, []byte(`"error"`))
+	_, err = fcemu.ColdStart(t.Context(), fcemu.Config{}, helloBinary(t), nil, []byte(`"error"`))
 	var fe *fcemu.ErrorBody
 	if !errors.As(err, &fe) || fe.ErrorType != "helloError" {
 		t.Errorf("cold start with a function error: %v, want the ErrorBody", err)
@@ -320,8 +320,41 @@ func TestColdStart(t *testing.T) {
 	if err := os.WriteFile(exits, []byte("#!/bin/sh\necho bye\nexit 3\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fcemu.ColdStart(t.Context(), exits, nil, nil); !errors.Is(err, fcemu.ErrExited) || !strings.Contains(err.Error(), "bye") {
+	if _, err := fcemu.ColdStart(t.Context(), fcemu.Config{}, exits, nil, nil); !errors.Is(err, fcemu.ErrExited) || !strings.Contains(err.Error(), "bye") {
 		t.Errorf("cold start of an exiting binary: %v, want ErrExited with its output", err)
+	}
+}
+
+// TestInitializer: with Config.Initializer, Start returns an instance whose
+// initializer has run, and an instance whose initializer fails is not
+// started, as FC routes requests only to initialized instances.
+func TestInitializer(t *testing.T) {
+	e := newEmulator(t, fcemu.Config{Initializer: 10 * time.Second})
+	p, err := e.Start(t.Context(), helloBinary(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// The SDK prints this before it posts the answer; the pipe may hold it
+	// a moment longer.
+	if err := p.WaitLog(t.Context(), "FC Initialize End RequestId: "); err != nil {
+		t.Errorf("the initializer did not run: %v", err)
+	}
+	echo, err := e.Invoke(t.Context(), fcemu.Invocation{Payload: []byte(`"ctx"`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Initialized bool }
+	if err := json.Unmarshal(echo.Body, &got); err != nil || !got.Initialized {
+		t.Errorf("first invocation saw initialized = %v (%v), want true", got.Initialized, err)
+	}
+	p.Close()
+
+	if _, err := e.Start(t.Context(), helloBinary(t), []string{"HELLO_INIT_FAIL=1"}); err == nil || !strings.Contains(err.Error(), "initializer failed as asked") {
+		t.Errorf("Start with a failing initializer: %v, want its error", err)
+	}
+	if d, err := fcemu.ColdStart(t.Context(), fcemu.Config{Initializer: 10 * time.Second}, helloBinary(t), nil, []byte(`{}`)); err != nil || d <= 0 {
+		t.Errorf("ColdStart with an initializer = %v, %v", d, err)
 	}
 }
 
@@ -349,7 +382,7 @@ func BenchmarkColdStartHello(b *testing.B) {
 func benchmarkColdStart(b *testing.B, bin string, env []string, payload []byte) {
 	var ds []time.Duration
 	for b.Loop() {
-		d, err := fcemu.ColdStart(b.Context(), bin, env, payload)
+		d, err := fcemu.ColdStart(b.Context(), fcemu.Config{}, bin, env, payload)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,7 +82,40 @@ func (e *Emulator) Start(ctx context.Context, binary string, env []string) (*Pro
 		p.waitErr = cmd.Wait()
 		close(p.done)
 	}()
+	if e.cfg.Initializer > 0 {
+		resp, err := p.invoke(ctx, Invocation{Type: TypeInitializer, Timeout: e.cfg.Initializer})
+		switch {
+		case err != nil:
+		case resp.TimedOut:
+			err = errors.New("no answer by its timeout")
+		case resp.Error != nil:
+			err = resp.Error
+		}
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("fcemu: initializer of %s: %w\n%s", binary, err, p.Logs())
+		}
+	}
 	return p, nil
+}
+
+// invoke is e.Invoke that gives up with ErrExited when p exits first,
+// instead of waiting for the invocation's deadline.
+func (p *Process) invoke(ctx context.Context, inv Invocation) (Response, error) {
+	ictx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-p.done:
+			cancel(ErrExited)
+		case <-ictx.Done():
+		}
+	}()
+	resp, err := p.e.Invoke(ictx, inv)
+	if err != nil && errors.Is(context.Cause(ictx), ErrExited) {
+		return Response{}, ErrExited
+	}
+	return resp, err
 }
 
 func (e *Emulator) environ(binary string, extra []string) []string {

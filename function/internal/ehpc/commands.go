@@ -13,21 +13,6 @@ import (
 // Command is one entry of ListCommands (hpcgate.ListedCommand).
 type Command = hpcgate.ListedCommand
 
-// ListCommands lists the commands E-HPC keeps for a cluster, all pages;
-// with commandID set, only that command. It is the way to find out whether
-// a command whose outcome is unknown was accepted.
-func (c *Client) ListCommands(ctx context.Context, clusterID, commandID string) ([]Command, error) {
-	all := []Command{}
-	_, err := c.listCommands(ctx, clusterID, commandID, c.maxPages, func(cs []Command) bool {
-		all = append(all, cs...)
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	return all, nil
-}
-
 // listCommands reads ListCommands page by page, at most maxPages pages,
 // handing each page to each until it returns false. It returns the
 // TotalCount E-HPC last reported.

@@ -32,56 +32,35 @@
 //
 // # Retries
 //
-// The SDK's AutoRetry is off. InvokeShellCommand is sent again only when
-// E-HPC surely did not run it: dialing failed before any connection
-// existed (a *net.OpError with Op "dial" and no connection obtained), or
-// the answer was Throttling* or ServiceUnavailable, which the API gateway
-// gives before the request reaches E-HPC. After a timeout, a reset or a
-// dropped connection once the request may have left, nothing is resent:
-// the error is CodeUpstreamTimeout (504) or CodeOutcomeUnknown (502), not
-// retryable, and ListCommands tells whether the command was accepted. A
-// 2xx answer that cannot be read or lacks a CommandId is CodeOutcomeUnknown,
-// never retried.
+// A command must never run twice, so the SDK's AutoRetry is off and
+// net/http cannot replay an invocation. InvokeShellCommand is sent again
+// only when E-HPC surely did not run it: the dial failed before any
+// connection existed, or the answer was Throttling* or ServiceUnavailable
+// (given by the API gateway before E-HPC sees the request). Any other
+// failure once the request may have left is CodeUpstreamTimeout (504) or
+// CodeOutcomeUnknown (502), not retryable; so is a 2xx answer that cannot
+// be read. Kept-alive connections are reused only when idle for under 5 s,
+// so a connection the server closed rarely turns a command that never
+// left into an unknown outcome. Reads (List*) are retried on transport
+// errors, 5xx, throttling and unreadable answers: up to 4 attempts with
+// jittered backoff, never past the deadline.
 //
 // # Finding a command whose answer was lost
 //
-// NewMarker makes a random marker and Mark appends it to a command as a
-// last line holding a shell comment ("# hpcgate:<26 base32 characters>").
-// FindMarked reads ListCommands of the cluster, at most FindPages pages of
-// PageSize in E-HPC's order (the order is not documented, so it stops only
-// at a match or at the bound), and returns the command whose content
-// carries the marker: the CommandId of an invocation whose answer was
-// lost, found without sending anything again. Whether the comment line is
-// inert after a given command is for the caller to establish. Invocations are made non-replayable so that net/http
-// cannot resend one by itself (it does so for a plain GET on a kept-alive
-// connection that fails), and reuse a kept-alive connection only when it
-// has been idle for less than 5 s, so that a connection the server has
-// closed rarely turns a command that never left into an unknown outcome. Reads (List*) are retried on transport errors, 5xx,
-// throttling and unreadable answers: up to 4 attempts, backoff from
-// 100 ms doubling to 1 s with jitter, never past the deadline.
+// Mark appends a random marker (NewMarker) to a command as a last-line
+// shell comment; FindMarked reads at most FindPages pages of ListCommands
+// and returns the command carrying it, so a lost answer's CommandId is
+// recovered without sending anything again. Whether the comment is inert
+// after a given command is for the caller to establish.
 //
-// # Errors
+// # Errors and results
 //
 // E-HPC's error code is kept verbatim in hpcgate.Error.Code; ErrorTable
-// gives the HTTP status and retryability of every known code (see its
-// comment for the rules: caller mistakes 400, 404/409 pass through, the
-// gateway's own credential or account problems 502, throttling and
-// ServiceUnavailable 503 retryable, upstream failures 502). Messages are
-// E-HPC's, stripped of the string-to-sign that SignatureDoesNotMatch echoes
-// and of anything that looks like a credential. Transport failures are
-// CodeUpstreamTimeout (504) or CodeUpstreamFailure (502).
-//
-// # Results
-//
-// Wait polls ListInvocationStatus (100 ms, ×1.5, up to 2 s) until every
-// node has ended or the deadline, keeping a fifth of the time (at most 1 s)
-// to read ListInvocationResults, all pages of 50. If the deadline comes
-// first it returns Status running with what is known, and no error.
-// InstanceIds are flattened from any shape E-HPC answers with. Output
-// (Message) is kept as E-HPC sends it (not base64-decoded) and cut to
-// Config.OutputCap bytes (64 KiB) at a UTF-8 boundary, with Truncated set.
-// The status rules are on Outcome: succeeded when
-// every node finished with exit code 0, partial when some did, timed_out
-// when none did and one was Stopped, failed otherwise, running while any
-// node runs.
+// gives each known code's HTTP status and retryability. Messages are
+// E-HPC's, stripped of the string-to-sign SignatureDoesNotMatch echoes and
+// of anything that looks like a credential. Wait polls ListInvocationStatus
+// until every node has ended or the deadline (keeping time to read
+// ListInvocationResults), and answers Status running, without error, when
+// the deadline comes first. Output is kept as E-HPC sends it and cut to
+// Config.OutputCap at a UTF-8 boundary; Outcome holds the status rules.
 package ehpc

@@ -130,3 +130,18 @@ func newServer(t *testing.T, cs *canned) string {
 	t.Cleanup(cs.srv.Close)
 	return cs.srv.URL
 }
+
+// ListCommands lists the commands E-HPC keeps for a cluster, all pages;
+// with commandID set, only that command. Only tests list whole pages: the
+// gateway reads ListCommands through FindMarked.
+func (c *Client) ListCommands(ctx context.Context, clusterID, commandID string) ([]Command, error) {
+	all := []Command{}
+	_, err := c.listCommands(ctx, clusterID, commandID, c.maxPages, func(cs []Command) bool {
+		all = append(all, cs...)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return all, nil
+}

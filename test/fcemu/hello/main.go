@@ -9,6 +9,9 @@
 //	"panic"      a panic
 //	"barrier:N"  waits until N invocations have arrived since start (or the
 //	             deadline), then answers N: proof that N ran at once
+//
+// Its initializer marks the instance initialized ("ctx" reports it), or
+// panics when HELLO_INIT_FAIL is set.
 package main
 
 import (
@@ -26,7 +29,12 @@ import (
 )
 
 func main() {
-	fc.RegisterInitializerFunction(func(context.Context) { initialized.Store(true) })
+	fc.RegisterInitializerFunction(func(context.Context) {
+		if os.Getenv("HELLO_INIT_FAIL") != "" {
+			panic("initializer failed as asked")
+		}
+		initialized.Store(true)
+	})
 	fc.Start(handle)
 }
 

@@ -118,9 +118,9 @@ type scan struct {
 	lines    []byte
 	lineEnds []int
 
-	words   []string // a block that argv and assignment lists are cut from
-	buf     []byte   // unquoted words being built, innermost last
-	args    []arg    // the arguments of the calls being walked
+	words []string // a block that argv and assignment lists are cut from
+	buf   []byte   // unquoted words being built, innermost last
+	args  []arg    // the arguments of the calls being walked
 }
 
 // newScan prepares the walk of the tree of src; buf is scratch space to

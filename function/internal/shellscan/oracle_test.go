@@ -148,6 +148,7 @@ func oracleCorpus() []string {
 	}
 	cs = append(cs, generated()...)
 	cs = append(cs, benign...)
+	cs = append(cs, attacks...)
 	slices.Sort(cs)
 	return slices.Compact(cs)
 }
@@ -258,6 +259,85 @@ EOF`, `declare -A m; m[$X]=1`, `f(){ local -n r=$X; r=1; }; f`, `[[ $X -eq 1 ]]`
 		}
 	}
 	return cs
+}
+
+// attacks are inputs tried against the analyser, each kept as a test.
+var attacks = []string{
+	"exec {a[$(touch hit)]}>/dev/null",
+	"exec {X}>/dev/null",
+	"compgen -W '$(touch hit)' x",
+	"declare -- 'a[$(touch hit)]=1'",
+	"typeset +x 'a[$(touch hit)]'",
+	"read -r -- 'a[$(touch hit)]' <<< 1",
+	"command -pv touch",
+	"exec -- touch hit",
+	"builtin -- read 'a[$(touch hit)]'",
+	"local -fn x",
+	"[[ 'a[$(touch hit)]' -eq 1 ]]",
+	"x=1 y=2 env",
+	"declare -A m=([a]=1)",
+	"echo ${a[0]} ${a[-1]} ${#a[@]}",
+	"echo $((1+2)) $((0x10)) $((2#101))",
+	": $(( $# + 1 ))",
+	"a=( [0]=x [1]=y )",
+	"env -i PATH=/bin touch hit",
+	"env -u X -C / touch hit",
+	"env - touch hit",
+	"env -- touch hit",
+	"sudo -E touch hit",
+	"sudo -s",
+	"xargs -0 -n 1 touch < /dev/null",
+	"timeout -k 5 10 touch hit",
+	"nice -5 touch hit",
+	"nice -n5 nohup touch hit",
+	"stdbuf -oL touch hit",
+	"/usr/bin/env touch hit",
+	"find . -name \"$x\" -exec touch {} \\;",
+	"find \"$d\" -name x",
+	"find ./\"$d\" -name x",
+	"wait \"$pid\"",
+	"test -e \"$f\"",
+	"[ \"$a\" = \"$b\" ]",
+	"[ $a = b ]",
+	"trap - EXIT",
+	"trap '' INT",
+	"alias",
+	"hash -r",
+	"enable -n echo",
+	"complete -p",
+	"!(touch hit)",
+	"echo !(touch hit)",
+	"@(touch hit)",
+	"x @(touch hit)",
+	"coproc foo touch hit",
+	"coproc touch { touch hit; }",
+	"[[ x =~ $(touch hit) ]]",
+	"function a=b { touch hit; }",
+	"echo ${x/#$(touch hit)/y}",
+	"echo ?(a)",
+	"a=b eval 'touch hit'",
+	"if ! touch hit; then :; fi",
+	"echo $[1+1]",
+	"(( x = 1 )) ; touch hit",
+	"$( (touch hit) )",
+	"TEXTDOMAIN=x; echo $\"hi\"",
+	"cat <<E\\OF\nx\\\nEOF\ntouch hit\nEOF",
+	"printf '%s\\n' a\\\nb",
+	"echo \"a\\\\\ntouch hit\"",
+	"echo $(cat <<EOF\nfoo)\nEOF\n)",
+	"echo $(cat <<EOF\nx\nEOF)\ntouch hit",
+	"cat <<A <<B\ntouch a\nA\ntouch b\nB",
+	"cat <<EOF; touch hit\nx\nEOF",
+	"x=$(cat <<'EOF'\n$(touch hit)\nEOF\n); echo \"$x\"",
+	"cat <<EOF\nx\n EOF\ntouch hit\nEOF",
+	"cat <<-EOF\n\tx\n\tEOF\ntouch hit",
+	"cat << EOF\n${x:-$(touch hit)}\nEOF",
+	"cat <<EOF\n`touch hit`\nEOF",
+	"cat <<EOF\n\\`touch hit\\`\nEOF",
+	"cat <<EOF\n$(cat <<EOT\ntouch hit\nEOT\n)\nEOF",
+	"cat <<EOF\n$((1+$(touch hit)))\nEOF",
+	"cat <<EOF\nx\\\\\nEOF\ntouch hit",
+	"cat <<EOF\n\\\\\\\nEOF\ntouch hit\nEOF",
 }
 
 // benign are commands researchers run; the analysis must list their

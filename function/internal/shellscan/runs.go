@@ -12,6 +12,7 @@ import (
 type arg struct {
 	text   string
 	static bool
+	split  bool // an unquoted expansion: it may become several words
 	// lead is the first byte bash will see when it is known (a plain
 	// literal, or an expansion after literal text), else 0.
 	lead byte
@@ -78,6 +79,26 @@ func numericParam(w *syntax.Word) bool {
 	return false
 }
 
+// mayField reports whether w, which expands at run time, may become
+// several words or none: an unquoted expansion, a glob or a brace.
+func mayField(w *syntax.Word) bool {
+	if numericParam(w) {
+		return false
+	}
+	for _, p := range w.Parts {
+		switch p := p.(type) {
+		case *syntax.SglQuoted, *syntax.DblQuoted:
+		case *syntax.Lit:
+			if strings.ContainsAny(p.Value, "*?[{~") {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 func firstByte(v string) byte {
 	if v == "" {
 		return 0
@@ -93,6 +114,8 @@ var codeVars = map[string]bool{
 	"PROMPT_COMMAND": true, "BASH_ENV": true, "ENV": true,
 	"SHELLOPTS": true, "BASHOPTS": true,
 	"BASH_ALIASES": true, "BASH_CMDS": true, "BASH_LOADABLES_PATH": true,
+	// $"…" is translated through a catalogue they choose, and expanded.
+	"TEXTDOMAIN": true, "TEXTDOMAINDIR": true,
 }
 
 // intVars are the variables bash gives the integer attribute: it
@@ -281,7 +304,7 @@ var wrappers = map[string]wrapper{
 	"timeout": {opts: opts{withArg: "ks", flags: "fpv", long: longs("kill-after= signal= foreground preserve-status verbose help version")}, skip: 1},
 	"env": {opts: opts{withArg: "uCS", flags: "i0v", long: longs("ignore-environment null unset= chdir= split-string= debug default-signal= ignore-signal= block-signal= list-signal-handling help version")},
 		hide: "-S--split-string", assigns: true},
-	"nice":    {opts: opts{withArg: "n", long: longs("adjustment= help version")}},
+	"nice":    {opts: opts{withArg: "n", flags: "0123456789", long: longs("adjustment= help version")}},
 	"stdbuf":  {opts: opts{withArg: "ioe", long: longs("input= output= error= help version")}},
 	"setsid":  {opts: opts{flags: "cfw", long: longs("ctty fork wait help version")}},
 	"ionice":  {opts: opts{withArg: "cnp", flags: "tP", long: longs("class= classdata= pid= ignore help version")}, noRun: "-p--pid-P"},
@@ -450,6 +473,11 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 		return nil, false
 	}
 	rest = rest[n:]
+	if name == "env" || base(name) == "env" {
+		if len(rest) > 0 && rest[0].static && rest[0].text == "-" {
+			rest = rest[1:] // env - is env -i
+		}
+	}
 	if w.assigns {
 		for len(rest) > 0 {
 			a := rest[0]
@@ -590,6 +618,10 @@ func (s *scan) declOperand(a arg) {
 // may be -v, or several words.
 func (s *scan) testArgs(args []arg) {
 	for i, a := range args {
+		if a.split {
+			s.hidden()
+			return
+		}
 		op := !a.static || a.text == "-v" || a.text == "-R"
 		if op && i+1 < len(args) {
 			if n := args[i+1]; !n.static || strings.ContainsAny(n.text, "[") {
@@ -597,17 +629,13 @@ func (s *scan) testArgs(args []arg) {
 				return
 			}
 		}
-		if !a.static && a.lead == 0 && i+1 == len(args) && i > 0 && args[i-1].static && args[i-1].text == "-v" {
-			s.hidden()
-			return
-		}
 	}
 }
 
 // hidesCode reports whether a builtin that can install or load code
 // (bind -x, enable -f, hash -p, complete/compgen -C/-F) may do so here.
 func hidesCode(name string, args []arg) bool {
-	bad := map[string]string{"bind": "xfm", "enable": "f", "hash": "p", "complete": "CF", "compgen": "CF"}[name]
+	bad := map[string]string{"bind": "xfm", "enable": "f", "hash": "p", "complete": "CFW", "compgen": "CFW"}[name]
 	if name == "bind" && len(args) > 0 {
 		return true // bind reads key bindings that may run commands
 	}

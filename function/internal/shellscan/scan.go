@@ -425,6 +425,7 @@ func (s *scan) call(c *syntax.CallExpr, redirs []hpcgate.Redirect, own bool) {
 			a.lead = firstByte(text)
 		} else {
 			a.lead = leadByte(w)
+			a.split = mayField(w)
 		}
 		s.args = append(s.args, a)
 	}
@@ -950,6 +951,9 @@ func (s *scan) arithm(x syntax.ArithmExpr) {
 	case *syntax.ParenArithm:
 		s.arithm(x.X)
 	case *syntax.Word:
+		if numericParam(x) {
+			return // $#, $?, $$, $!: always a number
+		}
 		if len(x.Parts) == 1 {
 			switch p := x.Parts[0].(type) {
 			case *syntax.Lit:

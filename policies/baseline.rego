@@ -34,7 +34,7 @@ deny contains sprintf("%s reads its script from %s", [cmd.argv[0], r.op]) if {
 	count(cmd.argv) > 0
 	regex.match(interpreter, base(cmd.argv[0]))
 	some r in cmd.redirects
-	startswith(r.op, "<")
+	contains(r.op, "<") # <, <<, <<-, <<<, <>, <&, with any descriptor: 0<<EOF too
 }
 
 deny contains sprintf("%s (started by %s) reads its script from %s", [arg, cmd.argv[0], r.op]) if {
@@ -44,5 +44,5 @@ deny contains sprintf("%s (started by %s) reads its script from %s", [arg, cmd.a
 	some arg in array.slice(cmd.argv, 1, count(cmd.argv))
 	regex.match(interpreter, base(arg))
 	some r in cmd.redirects
-	startswith(r.op, "<")
+	contains(r.op, "<") # <, <<, <<-, <<<, <>, <&, with any descriptor: 0<<EOF too
 }

@@ -78,11 +78,11 @@ func (o *oracle) run(t testing.TB, command string) []string {
 	}
 	os.Chmod(log, 0o666)
 	stub := filepath.Join(dir, "stub")
-	if err := os.WriteFile(stub, []byte("#!/bin/sh\nprintf '%s\\n' \"${0##*/}\" >>"+log+"\n"), 0o755); err != nil {
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\nprintf '%s\\0' \"${0##*/}\" >>"+log+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	env := filepath.Join(dir, "env.sh")
-	if err := os.WriteFile(env, []byte("command_not_found_handle() { printf '%s\\n' \"$1\" >>"+log+"; return 127; }\n"), 0o644); err != nil {
+	if err := os.WriteFile(env, []byte("command_not_found_handle() { printf '%s\\0' \"$1\" >>"+log+"; return 127; }\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	words := stubWords.FindAllString(command, -1)
@@ -120,7 +120,8 @@ func (o *oracle) run(t testing.TB, command string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.FieldsFunc(string(out), func(r rune) bool { return r == '\n' })
+	// Names are NUL-terminated: a name may hold a newline ($'\n8').
+	return strings.FieldsFunc(string(out), func(r rune) bool { return r == 0 })
 }
 
 // check fails t when bash, running a's canonical form, starts a program

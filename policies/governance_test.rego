@@ -204,3 +204,80 @@ test_scheduled_principals_read_cluster_status if {
 	not decide(service("eventbridge:someone.else", "eventbridge", sinfo)).allow
 	not decide(service("invoke", "invoke", no_command)).allow
 }
+
+# with_command gives request x the simple commands of a command, as the
+# gate builds input.command from the analysis.
+with_command(x, simple) := object.union(x, {"command": {"simple": simple, "features": ["heredoc"]}})
+
+cmd(argv, op) := {"argv": argv, "assignments": [], "redirects": [{"op": op, "target": "EOF"}]}
+
+test_extension_denies_interpreters_reading_stdin_behind_wrappers if {
+	denied := [
+		[cmd(["python3"], "<<")],
+		[cmd(["/usr/bin/python3.12"], "<<<")],
+		[cmd(["perl"], "<")],
+		[cmd(["awk", "-f", "-"], "<<")],
+		[cmd(["timeout", "5", "bash"], "<<")],
+		[cmd(["command", "-p", "sh"], "<<")],
+		[cmd(["exec", "ruby"], "<")],
+		[cmd(["env", "X=1", "node"], "<<<")],
+		[cmd(["nohup", "nice", "-n", "5", "/bin/zsh"], "<<")],
+		[cmd(["sudo", "-u", "root", "bash", "-s"], "<<")],
+		[cmd(["xargs", "python"], "<")],
+		[cmd(["find", ".", "-exec", "sh", "{}", ";"], "0<")],
+	]
+	every simple in denied {
+		d := decide(with_command(researcher({}), simple))
+		not d.allow
+		some r in d.reasons
+		r.policy == "hpcgate.ext.baseline"
+	}
+}
+
+test_extension_allows_heredocs_into_programs_that_only_read_data if {
+	allowed := [
+		[cmd(["cat"], "<<")],
+		[cmd(["grep", "-c", "x"], "<<<")],
+		[cmd(["sort"], "<")],
+		[cmd(["timeout", "5", "wc", "-l"], "<<")],
+	]
+	every simple in allowed {
+		d := decide(with_command(researcher({}), simple))
+		every r in d.reasons {
+			r.policy != "hpcgate.ext.baseline"
+		}
+	}
+}
+
+test_baseline_denies_variables_bash_or_programs_run_as_code if {
+	every v in ["SHELLOPTS", "BASHOPTS", "PS4", "PS1", "PROMPT_COMMAND", "BASH_ENV", "ENV", "GCONV_PATH", "LD_AUDIT", "BASH_ALIASES", "BASH_CMDS", "BASH_FUNC_ls%%", "TEXTDOMAINDIR", "PYTHONSTARTUP", "PERL5OPT", "NODE_OPTIONS", "GIT_SSH_COMMAND", "EDITOR", "PAGER", "<dynamic>"] {
+		d := decide(researcher({"hpcgate:AssignedVariable": [v]}))
+		not d.allow
+		"NoRiskyAssignments" in sids(d)
+	}
+	every v in ["LANG", "LC_ALL", "OMP_NUM_THREADS", "TMPDIR", "x"] {
+		not "NoRiskyAssignments" in sids(decide(researcher({"hpcgate:AssignedVariable": [v]})))
+	}
+}
+
+test_baseline_denies_heredocs_into_wrapped_interpreters if {
+	every p in [["timeout", "python3"], ["env", "perl"], ["nohup", "/usr/bin/ruby"], ["cat", "node"], ["cat", "awk"]] {
+		d := decide(researcher({"hpcgate:ShellFeature": ["heredoc"], "hpcgate:Program": p}))
+		"NoHeredocIntoShells" in sids(d)
+	}
+	not "NoHeredocIntoShells" in sids(decide(researcher({"hpcgate:ShellFeature": ["heredoc"], "hpcgate:Program": ["cat", "grep"]})))
+}
+
+operator_command(programs, lines) := json.patch(operator(true, true), [
+	{"op": "replace", "path": "/keys/hpcgate:Program", "value": programs},
+	{"op": "replace", "path": "/keys/hpcgate:CommandLine", "value": lines},
+])
+
+test_operators_cannot_run_programs_through_allowed_ones if {
+	decide(operator_command(["sort"], ["sort -rn"])).allow
+	decide(operator_command(["cat", "grep"], ["cat /var/log/slurmd.log", "grep -i error"])).allow
+	every l in ["sort --compress-program=sh x", "sort -o /etc/passwd x", "sort -S1 --comp=sh x", "uniq in /etc/passwd", "systemctl edit slurmd", "hostname evil"] {
+		prog := split(l, " ")[0]
+		not decide(operator_command([prog], [l])).allow
+	}
+}

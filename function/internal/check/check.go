@@ -29,6 +29,46 @@ const (
 	exitDeny  = 2
 )
 
+// usage is what check -h prints before the flags.
+const usage = `usage: hpcgate check [--policies DIR] [--batch] < input.json
+       hpcgate check [--policies DIR] --replay LOG
+
+Decides requests against a policy set, as the gateway would, without
+running anything.
+
+Input (one JSON object; with --batch, one per line):
+  {"principal": {"type": "user", "id": "alice", "groups": ["researchers"], "mfa": false},
+   "request": {"clusterId": "ehpc-hz-abc", "command": "squeue -u alice", "timeout": 60,
+               "workingDir": "/root", "instanceIds": []},
+   "action": "ehpc:InvokeShellCommand",
+   "context": {"sourceIp": "10.20.1.2", "secureTransport": true, "currentTime": "2026-03-02T09:00:00Z"},
+   "trigger": "http", "region": "cn-hangzhou", "account": "123456"}
+  principal and request.clusterId are required; request.command too for
+  ehpc:InvokeShellCommand (the default action; the other is
+  ehpc:ListInvocationResults). Service principals ("type": "service") have
+  no groups and no mfa. Every context field is optional: an absent one is
+  an absent condition key; currentTime defaults to now.
+
+Output: the decision as JSON: allow, reasons (effect, policy, sid, detail),
+principal, action, resource, revision; for ehpc:InvokeShellCommand also
+"analysis", what the policy decided on, in the gateway's field names:
+canonical (the command as it would be sent), programs, commandLines,
+features, outputRedirects, inputRedirects, assignedVariables, simple
+(argv, assignments and redirects of each simple command). A program
+"<dynamic>" means bash may run code the analysis cannot see.
+With --batch: one compact JSON line per input line, in order; a line that
+cannot be decided gets {"error": "..."} and the run goes on.
+
+Exit codes: 0 allow (with --batch: the run completed), 2 deny, 1 error
+(bad input, a command that does not parse, policies that do not load).
+
+--replay LOG decides each audit record of a gateway log again and prints
+one JSON line per changed decision; exit 0 nothing changed, 2 something
+changed, 1 error.
+
+Flags:
+`
+
 // maxLine bounds one input line in --batch mode.
 const maxLine = 1 << 20
 
@@ -74,10 +114,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	batch := fs.Bool("batch", false, "read JSON lines on stdin and write one decision (or error object) per line")
 	replay := fs.String("replay", "", "gateway `LOG` (JSON lines, - for stdin): decide its audit records again and print those whose decision changes; exit 0 none, 2 some, 1 error")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: hpcgate check [--policies DIR] [--batch] < input.json\n       hpcgate check [--policies DIR] --replay LOG")
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitAllow
+		}
 		return exitError
 	}
 	if fs.NArg() > 0 {
@@ -154,24 +197,54 @@ func encode(w io.Writer, v any, indent string) error {
 	return enc.Encode(v)
 }
 
+// Output is one decision as check prints it: the decision and, for a
+// command, the analysis it was made on.
+type Output struct {
+	hpcgate.Decision
+	Analysis *Analysis `json:"analysis,omitempty"`
+}
+
+// Analysis is a command's analysis in the gateway's field names.
+type Analysis struct {
+	Canonical         string                  `json:"canonical"`
+	Programs          []string                `json:"programs"`
+	CommandLines      []string                `json:"commandLines"`
+	Features          []string                `json:"features"`
+	OutputRedirects   []string                `json:"outputRedirects"`
+	InputRedirects    []string                `json:"inputRedirects"`
+	AssignedVariables []string                `json:"assignedVariables"`
+	Simple            []hpcgate.SimpleCommand `json:"simple"`
+}
+
+func view(a *hpcgate.Analysis) *Analysis {
+	if a == nil {
+		return nil
+	}
+	return &Analysis{
+		Canonical: a.Canonical, Programs: a.Programs, CommandLines: a.CommandLines, Features: a.Features,
+		OutputRedirects: a.OutputRedirects, InputRedirects: a.InputRedirects, AssignedVariables: a.AssignedVariables,
+		Simple: a.Simple,
+	}
+}
+
 // decide parses one input, analyses its command and asks the engine.
-func decide(ctx context.Context, engine decider, data []byte) (hpcgate.Decision, error) {
+func decide(ctx context.Context, engine decider, data []byte) (Output, error) {
 	q, err := parse(data)
 	if err != nil {
-		return hpcgate.Decision{}, err
+		return Output{}, err
 	}
 	if q.Action == hpcgate.ActionInvoke {
 		a, err := shellscan.Analyze(q.Request.Command)
 		if err != nil {
-			return hpcgate.Decision{}, fmt.Errorf("request.command: %v", message(err))
+			return Output{}, fmt.Errorf("request.command: %v", message(err))
 		}
 		q.Analysis = &a
 	}
 	d, err := engine.Decide(ctx, q)
 	if err != nil {
-		return hpcgate.Decision{}, errors.New(message(err))
+		return Output{}, errors.New(message(err))
 	}
-	return d, nil
+	return Output{Decision: d, Analysis: view(q.Analysis)}, nil
 }
 
 // message is the caller-safe text of err.

@@ -41,21 +41,24 @@ func TestDecisions(t *testing.T) {
 		stdin string
 		exit  int
 	}{
-		"allow-squeue":                 {invoke(researcher, `"squeue -u alice"`, ""), 0},
-		"allow-scontrol-show":          {invoke(researcher, `"scontrol show job 42 && sinfo -N"`, ""), 0},
-		"deny-redirect":                {invoke(researcher, `"squeue > /tmp/out"`, ""), 2},
-		"deny-dynamic-program":         {invoke(researcher, `"$CMD -u alice"`, ""), 2},
-		"deny-heredoc-into-bash":       {invoke(researcher, `"bash <<EOF\nsqueue\nEOF"`, ""), 2},
-		"deny-parameter-operator":      {invoke(researcher, `"squeue -u ${_@P}"`, ""), 2},
-		"deny-path-assignment":         {invoke(researcher, `"PATH=/tmp squeue"`, ""), 2},
-		"deny-timeout-too-long":        {invoke(researcher, `"sinfo"`, `, "timeout": 3600`), 2},
-		"deny-not-read-only":           {invoke(researcher, `"scancel 42"`, ""), 2},
-		"deny-outside-campus":          {`{` + researcher + `, "request": {"clusterId": "ehpc-hz-abc", "command": "squeue"}, "context": {"sourceIp": "203.0.113.7"}}`, 2},
-		"allow-operator-with-mfa":      {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"systemctl status slurmd"`, ""), 0},
-		"deny-operator-without-mfa":    {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": false}`, `"systemctl status slurmd"`, ""), 2},
-		"allow-ingest-pipeline":        {`{"principal": {"type": "service", "id": "oss:raw-data"}, "request": {"clusterId": "ehpc-hz-abc", "command": "/opt/pipelines/ingest.sh -- 'incoming/day 1.csv'", "workingDir": "/data", "timeout": 600}, "trigger": "oss", "region": "cn-hangzhou", "account": "123456", "context": {"currentTime": "2026-03-02T01:00:00Z"}}`, 0},
-		"allow-list-results":           {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 0},
-		"deny-list-results-implicitly": {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, "context": {"currentTime": "2026-03-02T01:00:00Z"}, "region": "cn-hangzhou", "account": "123456"}`, 2},
+		"allow-squeue":                  {invoke(researcher, `"squeue -u alice"`, ""), 0},
+		"allow-scontrol-show":           {invoke(researcher, `"scontrol show job 42 && sinfo -N"`, ""), 0},
+		"deny-redirect":                 {invoke(researcher, `"squeue > /tmp/out"`, ""), 2},
+		"deny-dynamic-program":          {invoke(researcher, `"$CMD -u alice"`, ""), 2},
+		"deny-heredoc-into-bash":        {invoke(researcher, `"bash <<EOF\nsqueue\nEOF"`, ""), 2},
+		"deny-parameter-operator":       {invoke(researcher, `"squeue -u ${_@P}"`, ""), 2},
+		"deny-path-assignment":          {invoke(researcher, `"PATH=/tmp squeue"`, ""), 2},
+		"deny-timeout-too-long":         {invoke(researcher, `"sinfo"`, `, "timeout": 3600`), 2},
+		"deny-not-read-only":            {invoke(researcher, `"scancel 42"`, ""), 2},
+		"deny-outside-campus":           {`{` + researcher + `, "request": {"clusterId": "ehpc-hz-abc", "command": "squeue"}, "context": {"sourceIp": "203.0.113.7"}}`, 2},
+		"allow-operator-with-mfa":       {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"systemctl status slurmd"`, ""), 0},
+		"deny-operator-without-mfa":     {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": false}`, `"systemctl status slurmd"`, ""), 2},
+		"allow-ingest-pipeline":         {`{"principal": {"type": "service", "id": "oss:raw-data"}, "request": {"clusterId": "ehpc-hz-abc", "command": "/opt/pipelines/ingest.sh -- 'incoming/day 1.csv'", "workingDir": "/data", "timeout": 600}, "trigger": "oss", "region": "cn-hangzhou", "account": "123456", "context": {"currentTime": "2026-03-02T01:00:00Z"}}`, 0},
+		"allow-list-results":            {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 0},
+		"deny-hidden-arithmetic":        {invoke(researcher, `"ls 'x[$(id)]'; [[ 1 -eq _ ]]"`, ""), 2},
+		"deny-operator-sort-program":    {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"sort --compress-program=sh /data/x"`, ""), 2},
+		"allow-operator-heredoc-to-cat": {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"cat <<EOF | grep x\nx $USER\nEOF"`, ""), 0},
+		"deny-list-results-implicitly":  {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, "context": {"currentTime": "2026-03-02T01:00:00Z"}, "region": "cn-hangzhou", "account": "123456"}`, 2},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -143,5 +146,17 @@ func TestPoliciesThatFailToLoad(t *testing.T) {
 	_, errOut, _ := run(t, "", "--policies", "testdata/badpolicies")
 	if !strings.Contains(errOut, `policy "P" statement "S": Condition: unknown operator "StringEqual"`) {
 		t.Errorf("stderr %q does not name policy, statement and field", errOut)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	_, errOut, code := run(t, "", "-h")
+	if code != 0 {
+		t.Errorf("check -h exits %d, want 0", code)
+	}
+	for _, want := range []string{"Input", "Output", "Exit codes", `"analysis"`, "canonical", "commandLines", "--batch", "--policies"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("check -h does not mention %s:\n%s", want, errOut)
+		}
 	}
 }

@@ -128,3 +128,29 @@ func BenchmarkScanOnly(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAnalyzeOverParse times, in the same loop, one parse of a long
+// realistic command and one analysis of it, and reports the ratio of their
+// medians (issue 18: at most 2). A busy machine disturbs both alike.
+func BenchmarkAnalyzeOverParse(b *testing.B) {
+	cmd := realistic(MaxLength)
+	p := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true))
+	var parses, analyses []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if _, err := p.Parse(strings.NewReader(cmd), ""); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if _, err := Analyze(cmd); err != nil {
+			b.Fatal(err)
+		}
+		parses, analyses = append(parses, mid.Sub(start)), append(analyses, time.Since(mid))
+	}
+	slices.Sort(parses)
+	slices.Sort(analyses)
+	pm, am := parses[len(parses)/2], analyses[len(analyses)/2]
+	b.ReportMetric(float64(pm.Nanoseconds()), "parse-p50-ns")
+	b.ReportMetric(float64(am.Nanoseconds()), "analyze-p50-ns")
+	b.ReportMetric(float64(am)/float64(pm), "analyze/parse")
+}

@@ -14,7 +14,10 @@
 // or without a fixed point, nesting deeper than 256 levels (one level per
 // statement, word, expansion and sub-expression), an expansion inside an
 // extended glob pattern (the parser keeps such patterns as raw text) and
-// the few constructs of other dialects. Every error is an *hpcgate.Error with code
+// the few constructs of other dialects, a word the parser takes for an
+// assignment whose name is not a valid identifier (bash takes it for a
+// word) and an unquoted here-document body with a line ending in a
+// backslash. Every error is an *hpcgate.Error with code
 // InvalidCommand and status 400 whose message names the position
 // (line:column, columns in bytes) and the reason.
 //
@@ -69,17 +72,25 @@
 // # Condition keys
 //
 //   - Programs (hpcgate:Program): argv[0] of every simple command with a
-//     non-empty argv; hpcgate.DynamicProgram ("<dynamic>") when argv[0] is
-//     not a plain literal. "<dynamic>" is also added, with the feature
-//     dynamic-command-word, wherever bash evaluates a value as code at run
-//     time, so that code the analyser cannot see never passes an
-//     allow-list: an expansion or quoted string inside arithmetic
-//     ($(( $(cat f) )), ${a[$i]}, slices), an operand of an arithmetic
-//     [[ -eq ]]-style comparison that is not a plain literal, [[ -v ]] on
-//     anything but a plain name, ${!name} indirection, ${x@P} and any @
-//     operator that is not a literal, and let written as a plain command.
+//     non-empty argv, and the program each wrapper in it starts (Wrappers
+//     lists them: command, env, timeout, xargs, sudo, find -exec, …);
+//     hpcgate.DynamicProgram ("<dynamic>") when argv[0] is not a plain
+//     literal. "<dynamic>" is also added, with the feature
+//     dynamic-command-word, wherever bash may run code the analyser cannot
+//     see, so that it never passes an allow-list: a name or an expansion
+//     read in arithmetic (whose value bash evaluates, and a[$(cmd)] in it
+//     runs cmd), an assignment to an integer variable or declare -i/-n, a
+//     variable name given to a builtin (test -v, printf -v, read,
+//     mapfile, declare…, unset, getopts, wait -p) that is not plain, a
+//     word that expands where it may be such an option, eval, source, trap
+//     with an action, fc, bind, enable -f, hash -p, complete/compgen
+//     -C/-F/-W, mapfile -C, alias definitions, ${!name}, ${x@P},
+//     assignments to variables bash runs as code (PS0–PS4,
+//     PROMPT_COMMAND, BASH_ENV, ENV, SHELLOPTS, BASHOPTS, BASH_ALIASES,
+//     BASH_CMDS, …) and wrapper options it cannot read.
 //   - CommandLines (hpcgate:CommandLine): the argv of every simple command
-//     with a non-empty argv, joined by one space. Assignments and
+//     with a non-empty argv, and the command each wrapper starts, joined
+//     by one space. Assignments and
 //     redirections are not words. Arguments that contain spaces are
 //     indistinguishable from several arguments here: use Simple for that.
 //   - Features (hpcgate:ShellFeature): the constructs used, from the fixed
@@ -112,35 +123,26 @@
 //
 // The analysis is static. Policy authors must allow-list, never deny-list,
 // and keep these limits in mind:
-//   - What a program does with its arguments. Wrappers run their arguments
-//     as commands: command, builtin, exec, env, eval, source and ".",
-//     sudo, su, nohup, timeout, nice, xargs, find -exec, sh/bash -c,
-//     ssh, srun and the like report only the wrapper as Program; so do
-//     builtins that store code to run later (trap, mapfile -C, complete
-//     -C) or change how the shell reads code (set, shopt, enable). A
-//     policy must not allow them.
-//   - Variables bash itself runs or evaluates: PS4 under set -x,
-//     PROMPT_COMMAND, BASH_ENV for later shells, PATH and LD_* for later
-//     programs. Their assignments are visible in AssignedVariables:
-//     allow-list assignments, never deny-list them.
+//   - What a program does with its arguments. Programs that run other
+//     programs and are not unwrapped (sh -c, interpreters, ssh, srun, su,
+//     flock, watch, sort --compress-program, find -exec {} …) report only
+//     themselves: a policy must not allow them with arbitrary arguments.
+//   - Variables programs read as code (LD_*, PATH, GCONV_PATH, PYTHON*, …):
+//     their assignments are in AssignedVariables; allow-list them.
 //   - Functions and aliases defined elsewhere (a profile on the node) or
 //     earlier in the same command: "squeue(){ rm -rf /; }; squeue" reports
 //     function-definition and rm, but a bare "squeue" may be a function
-//     the node defines. alias only takes effect on later lines, and only if
-//     expand_aliases is set; deny alias, shopt, set, enable and
-//     function-definition.
+//     the node defines (deny function-definition where that matters).
+//     Alias definitions in the command are <dynamic>.
 //   - Values of variables from the environment, and word splitting and
 //     pathname expansion of unquoted expansions: "ls $x" may pass several
-//     arguments. Arithmetic evaluates the values of plain variable names as
-//     expressions recursively (x='a[$(cmd)]'; (( x )) runs cmd): a variable
-//     assigned in the same command is visible in AssignedVariables, one
-//     set by read, printf -v, mapfile or getopts only as that Program.
-//   - Namerefs (declare -n ref=PATH; ref=/tmp assigns PATH) and other
-//     indirect assignments: AssignedVariables names only what is written.
+//     arguments.
 //   - $"…" is looked up in a message catalogue when TEXTDOMAIN is set;
 //     it is read as a plain double-quoted string.
 //   - Here-document bodies with a quoted delimiter are data; the program
-//     that reads them (cat, bash, python) decides what they mean.
+//     that reads them (cat, bash, python) decides what they mean. An
+//     unquoted body with a line ending in a backslash is refused: bash
+//     joins such lines before it looks for the delimiter.
 //   - The dialect is bash. A node that ran commands with a POSIX sh (dash)
 //     would read $'…', [[ ]] and other bash syntax differently.
 //   - The parser is mvdan.cc/sh, not bash. It parses extended globs

@@ -90,16 +90,6 @@ var featureNames = [numFeatures]string{
 // Features lists every hpcgate:ShellFeature value the analyser can report.
 func Features() []string { return slices.Clone(featureNames[:]) }
 
-// isDeclBuiltin reports whether prog is a builtin that assigns the
-// variables named in its arguments.
-func isDeclBuiltin(prog string) bool {
-	switch prog {
-	case "declare", "typeset", "local", "export", "readonly", "nameref":
-		return true
-	}
-	return false
-}
-
 // wordCtx says which expansions bash applies to a word beyond parameter,
 // command and arithmetic expansion and quote removal.
 type wordCtx uint8
@@ -128,9 +118,9 @@ type scan struct {
 	lines    []byte
 	lineEnds []int
 
-	words   []string // a block that argv and assignment lists are cut from
-	buf     []byte   // unquoted words being built, innermost last
-	statics []bool   // which arguments of the calls being walked are plain literals
+	words []string // a block that argv and assignment lists are cut from
+	buf   []byte   // unquoted words being built, innermost last
+	args  []arg    // the arguments of the calls being walked
 }
 
 // newScan prepares the walk of the tree of src; buf is scratch space to
@@ -199,9 +189,18 @@ func (s *scan) leave() { s.depth-- }
 
 func (s *scan) set(f feature) { s.features[f] = true }
 
-func (s *scan) addVar(name string) {
+func (s *scan) addVar(name string) { s.addVarValue(name, false) }
+
+// addVarValue records an assignment to name; numeric says that the value
+// is an arithmetic constant. Bash runs the values of some variables as
+// code, and evaluates what is assigned to an integer variable as
+// arithmetic, which runs the command substitutions in subscripts.
+func (s *scan) addVarValue(name string, numeric bool) {
 	s.set(fAssignment)
 	s.vars = append(s.vars, name)
+	if codeVars[name] || intVars[name] && !numeric {
+		s.hidden()
+	}
 }
 
 // hidden records that code the analyser cannot see may run: a value is
@@ -415,33 +414,28 @@ func (s *scan) call(c *syntax.CallExpr, redirs []hpcgate.Redirect, own bool) {
 		assigns = append(assigns, s.assign(a))
 	}
 	argv := s.list(len(c.Args))
-	// s.statics[first:] belong to this call; calls nested in its words
-	// use the space after them and give it back.
-	first := len(s.statics)
+	// s.args[first:] belong to this call; calls nested in its words use
+	// the space after them and give it back.
+	first := len(s.args)
 	for _, w := range c.Args {
 		text, static := s.word(w, ctxArg)
 		argv = append(argv, text)
-		s.statics = append(s.statics, static)
-	}
-	statics := s.statics[first:]
-	defer func() { s.statics = s.statics[:first] }()
-	dynamic := len(statics) > 0 && !statics[0]
-	if len(argv) > 0 && !dynamic {
-		switch prog := argv[0]; {
-		case isDeclBuiltin(prog):
-			// "\export PATH=/tmp" is the builtin too, with plain words.
-			for i := 1; i < len(argv); i++ {
-				s.declArg(argv[i], statics[i])
-			}
-		case prog == "let":
-			s.set(fArithmetic)
-			if len(argv) > 1 {
-				s.hidden()
-				s.addVar(hpcgate.DynamicProgram)
-			}
+		a := arg{text: text, static: static}
+		if static {
+			a.lead = firstByte(text)
+		} else {
+			a.lead = leadByte(w)
+			a.split = mayField(w)
 		}
+		s.args = append(s.args, a)
 	}
+	args := s.args[first:]
+	defer func() { s.args = s.args[:first] }()
+	dynamic := len(args) > 0 && !args[0].static
 	s.record(idx, argv, assigns, redirs, own, dynamic)
+	if len(args) > 0 && !dynamic && s.err == nil {
+		s.runs(args)
+	}
 }
 
 // isStatic reports whether w is a plain literal after unquoting; it walks
@@ -464,40 +458,35 @@ func isStatic(s *scan, w *syntax.Word) bool {
 	return !strings.ContainsAny(text, "*?[{~")
 }
 
-// declArg records the variable an argument of declare/export/… assigns.
-func (s *scan) declArg(text string, static bool) {
-	if !static {
-		s.addVar(hpcgate.DynamicProgram)
-		return
-	}
-	if text == "" || text[0] == '-' || text[0] == '+' {
-		return // an option
-	}
-	name, _, _ := strings.Cut(text, "=")
-	name = strings.TrimSuffix(name, "+")
-	if i := strings.IndexByte(name, '['); i > 0 && strings.HasSuffix(name, "]") {
-		name = name[:i]
-	}
-	if syntax.ValidName(name) {
-		s.addVar(name)
-	}
-}
-
 func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 	idx := len(s.simple)
 	s.simple = append(s.simple, hpcgate.SimpleCommand{})
 	argv := append(s.list(1+len(d.Args)), d.Variant.Value)
 	assigns := s.list(len(d.Args))
+	options := true
 	for _, a := range d.Args {
 		if a.Naked && a.Name == nil {
 			text, static := s.word(a.Value, ctxArg)
 			argv = append(argv, text)
-			s.declArg(text, static)
-			if !static || (text != "" && text[0] != '-' && text[0] != '+') {
+			w := arg{text: text, static: static, lead: leadByte(a.Value)}
+			if static {
+				w.lead = firstByte(text)
+			}
+			switch {
+			case options && w.mayBeOption() && static && text == "--":
+				options = false
+			case options && w.mayBeOption() && static:
+				s.declOption(text)
+			default:
+				// A quoted or expanded word: bash reads it as NAME[sub]=…
+				// at run time.
+				options = false
+				s.declOperand(w)
 				assigns = append(assigns, text)
 			}
 			continue
 		}
+		options = false
 		text := s.assign(a)
 		argv = append(argv, text)
 		assigns = append(assigns, text)
@@ -525,7 +514,12 @@ func (s *scan) assign(a *syntax.Assign) string {
 		s.fail(a.Pos(), "unsupported assignment")
 		return ""
 	}
-	s.addVar(a.Name.Value)
+	if !syntax.ValidName(a.Name.Value) {
+		// The parser took it for an assignment; bash takes it for a word
+		// (f{ind,x=[} is brace-expanded into find x=[).
+		s.fail(a.Pos(), "%q is not a variable name, so bash would not read this word as an assignment", a.Name.Value)
+		return ""
+	}
 	literal := a.Index == nil && a.Array == nil
 	if a.Index != nil {
 		s.arithm(a.Index)
@@ -535,6 +529,7 @@ func (s *scan) assign(a *syntax.Assign) string {
 	if a.Value != nil {
 		text, static = s.word(a.Value, ctxTilde)
 	}
+	s.addVarValue(a.Name.Value, a.Array == nil && (a.Value == nil || static && isNumber(text)))
 	if a.Array != nil {
 		s.comments(a.Array.Last)
 		for _, e := range a.Array.Elems {
@@ -577,6 +572,11 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 		// delimiter is quoted (then it is one literal part).
 		text, _ := s.word(r.Word, 0)
 		if r.Hdoc != nil {
+			if !quotedDelim(r.Word) && strings.Contains(s.source(r.Hdoc), "\\\n") {
+				// Bash joins the lines of an unquoted body before it looks
+				// for the delimiter (EO\⏎F ends it); the parser does not.
+				s.fail(r.Hdoc.Pos(), "a backslash at the end of a line of a here-document with an unquoted delimiter: quote the delimiter (<<'EOF') or remove the backslash")
+			}
 			s.heredoc(r.Hdoc)
 		}
 		return hpcgate.Redirect{Op: op, Target: text}
@@ -639,6 +639,22 @@ func isDescriptor(w string) bool {
 	return true
 }
 
+// quotedDelim reports whether a here-document delimiter is quoted, which
+// makes the body data.
+func quotedDelim(w *syntax.Word) bool {
+	for _, p := range w.Parts {
+		switch p := p.(type) {
+		case *syntax.Lit:
+			if strings.ContainsRune(p.Value, '\\') {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
+}
+
 // heredoc walks the expansions of a here-document body; its text is data.
 func (s *scan) heredoc(w *syntax.Word) {
 	for _, p := range w.Parts {
@@ -678,6 +694,11 @@ func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
 						j++
 						if v[j] == ']' && bracket {
 							glob = true
+						}
+						if v[j] == '\n' {
+							// A line continuation: bash removes both.
+							from = j + 1
+							continue
 						}
 					}
 					// Copy from the escaped byte on (from the backslash
@@ -902,6 +923,23 @@ func (s *scan) arithm(x syntax.ArithmExpr) {
 	case *syntax.BinaryArithm:
 		if isArithmAssign(x.Op) {
 			s.arithmVar(x.X)
+			if x.Op == syntax.Assgn {
+				// A plain assignment does not read its target; only a
+				// subscript of it is evaluated.
+				if w, ok := x.X.(*syntax.Word); ok && len(w.Parts) == 1 {
+					switch p := w.Parts[0].(type) {
+					case *syntax.Lit:
+						s.arithm(x.Y)
+						return
+					case *syntax.ParamExp:
+						if !p.Dollar.IsValid() {
+							s.param(p)
+							s.arithm(x.Y)
+							return
+						}
+					}
+				}
+			}
 		}
 		s.arithm(x.X)
 		s.arithm(x.Y)
@@ -913,20 +951,29 @@ func (s *scan) arithm(x syntax.ArithmExpr) {
 	case *syntax.ParenArithm:
 		s.arithm(x.X)
 	case *syntax.Word:
+		if numericParam(x) {
+			return // $#, $?, $$, $!: always a number
+		}
 		if len(x.Parts) == 1 {
 			switch p := x.Parts[0].(type) {
 			case *syntax.Lit:
-				return // a number or a variable name
+				if !isNumber(p.Value) {
+					// A name: bash evaluates its value as an expression,
+					// recursively, and a subscript in it runs commands.
+					s.hidden()
+				}
+				return
 			case *syntax.ParamExp:
 				if !p.Dollar.IsValid() {
-					// a[i]: a variable with a subscript, no expansion.
+					// a[i]: the value of an element, evaluated too.
+					s.hidden()
 					s.param(p)
 					return
 				}
 			}
 		}
 		text, static := s.word(x, 0)
-		if !static || strings.ContainsAny(text, "$`[") {
+		if !static || strings.ContainsAny(text, "$`[") || !isNumber(text) {
 			s.hidden()
 		}
 		if !static || strings.Contains(text, "=") || strings.Contains(text, "++") || strings.Contains(text, "--") {

@@ -1,0 +1,435 @@
+package shellscan
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+)
+
+// The oracle runs a canonical form under real bash and reports the
+// programs bash started. PATH holds only stub programs that log their
+// name, one for every word of the command, and a command_not_found_handle
+// (loaded through BASH_ENV) logs any other name bash tries to run. Bash
+// runs in a throwaway directory, as nobody when the test runs as root,
+// without network, with few processes and a short deadline.
+type oracle struct {
+	bash    string
+	prlimit string
+	root    string
+	asUser  bool
+}
+
+func newOracle(t testing.TB) *oracle {
+	t.Helper()
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not found")
+	}
+	// Not t.TempDir: nobody must reach the directory.
+	root, err := os.MkdirTemp("", "shellscan-oracle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	o := &oracle{bash: bash, root: root, asUser: os.Getuid() == 0}
+	o.prlimit, _ = exec.LookPath("prlimit")
+	if err := os.Chmod(o.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// stubWords are the names a stub is made for, beside the words of the
+// command itself.
+var stubWords = regexp.MustCompile(`[A-Za-z0-9_.+:@%,-]+`)
+
+// oracleDeadline bounds one run; the stubs return at once, so only a
+// loop in the command itself takes long.
+const oracleDeadline = 3 * time.Second
+
+// run runs command under bash and returns the names of the programs bash
+// started or tried to start.
+func (o *oracle) run(t testing.TB, command string) []string {
+	t.Helper()
+	dir, err := os.MkdirTemp(o.root, "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	bin, work, log := filepath.Join(dir, "bin"), filepath.Join(dir, "work"), filepath.Join(dir, "log")
+	for _, d := range []string{bin, work} {
+		if err := os.Mkdir(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(d, 0o777)
+	}
+	os.Chmod(dir, 0o755)
+	if err := os.WriteFile(log, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(log, 0o666)
+	stub := filepath.Join(dir, "stub")
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\nprintf '%s\\0' \"${0##*/}\" >>"+log+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env := filepath.Join(dir, "env.sh")
+	if err := os.WriteFile(env, []byte("command_not_found_handle() { printf '%s\\0' \"$1\" >>"+log+"; return 127; }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	words := stubWords.FindAllString(command, -1)
+	words = append(words, "touch", "rm", "id", "sh", "bash", "cat", "ls", "echo", "find", "sort", "env", "sleep")
+	for _, w := range words {
+		if w == "." || w == ".." || len(w) > 200 {
+			continue
+		}
+		os.Symlink(stub, filepath.Join(bin, w))
+	}
+
+	ctx, cancel := context.WithTimeout(t.Context(), oracleDeadline)
+	defer cancel()
+	args := []string{o.bash, "-c", command}
+	if o.prlimit != "" {
+		args = append([]string{o.prlimit, "--nproc=200", "--cpu=3", "--fsize=1048576", "--"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = work
+	cmd.Env = []string{"PATH=" + bin, "HOME=" + work, "BASH_ENV=" + env, "LC_ALL=C.UTF-8", "TMPDIR=" + work}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if o.asUser {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 65534, Gid: 65534}
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+	}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start bash: %v", err)
+	}
+	cmd.Wait()
+	// Whatever the command left in the background goes too.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	out, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Names are NUL-terminated: a name may hold a newline ($'\n8').
+	return strings.FieldsFunc(string(out), func(r rune) bool { return r == 0 })
+}
+
+// check fails t when bash, running a's canonical form, starts a program
+// that a does not list, unless a says that it cannot know (<dynamic>).
+func (o *oracle) check(t testing.TB, command string, a hpcgate.Analysis) {
+	t.Helper()
+	if slices.Contains(a.Programs, hpcgate.DynamicProgram) {
+		return
+	}
+	for _, name := range o.run(t, a.Canonical) {
+		if !slices.ContainsFunc(a.Programs, func(p string) bool { return p == name || base(p) == name }) {
+			t.Errorf("bash started %q, which the analysis does not list\ncommand:   %q\ncanonical: %q\nprograms:  %q",
+				name, command, a.Canonical, a.Programs)
+			return
+		}
+	}
+}
+
+// oracleCorpus returns every command the tests know: the tables, the
+// goldens and the generated attacks.
+func oracleCorpus() []string {
+	cs := tableCommands()
+	for _, g := range goldens {
+		cs = append(cs, g)
+	}
+	cs = append(cs, generated()...)
+	cs = append(cs, benign...)
+	cs = append(cs, attacks...)
+	slices.Sort(cs)
+	return slices.Compact(cs)
+}
+
+func TestOracle(t *testing.T) {
+	o := newOracle(t)
+	corpus := oracleCorpus()
+	// Bash mostly waits for its children: a few runs at once go faster.
+	const parts = 4
+	for i := range parts {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			for j := i; j < len(corpus); j += parts {
+				if a, err := Analyze(corpus[j]); err == nil {
+					o.check(t, corpus[j], a)
+				}
+			}
+		})
+	}
+}
+
+// TestOracleSeesHiddenCode makes sure the oracle itself works: it sees
+// what bash runs behind the analyser's back in the attacks this package
+// once missed.
+func TestOracleSeesHiddenCode(t *testing.T) {
+	o := newOracle(t)
+	for _, c := range []string{
+		"cat <<EOF\nEO\\\nF\ntouch /tmp/x\nEOF",
+		"ls 'x[$(touch /tmp/x)]'; [[ 1 -eq _ ]]",
+		"RANDOM='x[$(touch /tmp/x)]'; uptime",
+		"y='x[$(touch /tmp/x)]'; a[y]=1; uptime",
+		`f{ind,x=[} squeue / -maxdepth 0 -exec touch /tmp/x \;`,
+		"test -v 'a[$(touch /tmp/x)]'",
+		"PS4='$(touch x)'; set -x; :",
+	} {
+		if got := o.run(t, c); !slices.Contains(got, "touch") && !slices.Contains(got, "find") {
+			t.Errorf("bash -c %q started %q; the oracle does not see it", c, got)
+		}
+	}
+}
+
+// generated builds attacks from the classes of hidden code: a value that
+// bash evaluates (x[$(touch hit)]) in every context that evaluates it, in
+// every wrapper, nested construct and builtin that takes a name.
+func generated() []string {
+	const v = `x[$(touch hit)]`
+	stored := []string{
+		`(( X ))`, `(( X + 1 ))`, `(( a[X] ))`, `[[ 1 -eq X ]]`, `[[ X -lt 2 ]]`, `echo $(( X ))`, `echo $[X]`, `let X`, `let 'y=X'`,
+		`a[X]=1`, `a=([X]=1)`, `echo ${a[X]}`, `echo ${s:X}`, `echo ${s:0:X}`, `echo ${@:X}`, `declare -i y; y=X`,
+		`declare -i y=X`, `typeset -i y; y+=X`, `declare -n r=X; echo $r`, `echo ${!X}`, `echo ${X@P}`,
+		`test -v "$X"`, `[ -v "$X" ]`, `[[ -v $X ]]`, `[[ -v "$X" ]]`, `printf -v "$X" 1`, `read "$X" <<< 1`, `read -a "$X" <<< 1`,
+		`unset "$X"`, `unset -v "$X"`, `declare "$X=1"`, `f(){ local "$X=1"; }; f`, `export "$X"`, `readonly "$X=1"`,
+		`mapfile "$X" <<< 1`, `getopts a "$X"`, `sleep 0 & wait -n -p "$X"`, `for ((i=X; i<1; i++)); do :; done`,
+		`case 1 in $((X))) ;; esac`, `cat <<< $((X))`, `cat <<EOF
+$((X))
+EOF`, `declare -A m; m[$X]=1`, `f(){ local -n r=$X; r=1; }; f`, `[[ $X -eq 1 ]]`, `[ "$X" -eq 1 ]`, `test 1 -eq "$X"`,
+		`printf %d "$X"`, `shift "$X"`, `ulimit -n "$X"`,
+	}
+	var cs []string
+	for _, s := range stored {
+		cs = append(cs, "X='"+v+"'; a=(1 2); s=abc; "+s)
+		cs = append(cs, "X='"+v+"'; a=(1 2); f(){ "+s+"; }; f")
+		cs = append(cs, "X='"+v+"'; a=(1 2); echo $("+s+")")
+	}
+	for _, n := range []string{"RANDOM", "SRANDOM", "OPTIND", "LINENO", "SECONDS", "HISTCMD"} {
+		cs = append(cs, n+"='"+v+"'; uptime", "declare "+n+"='"+v+"'", "read "+n+" <<< '"+v+"'",
+			"printf -v "+n+" %s '"+v+"'", "for "+n+" in '"+v+"'; do :; done", "export "+n+"='"+v+"'")
+	}
+	direct := []string{
+		`test -v '` + v + `'`, `[ -v '` + v + `' ]`, `[ -R '` + v + `' ]`, `printf -v '` + v + `' %s x`, `printf -v'` + v + `' %s x`,
+		`read '` + v + `' <<< 1`, `read -a '` + v + `' <<< 1`, `read -ra'` + v + `' <<< 1`, `declare '` + v + `=1'`,
+		`declare -a '` + v + `=(1)'`, `local '` + v + `=1'`, `unset '` + v + `'`, `mapfile '` + v + `' <<< 1`,
+		`readarray -t '` + v + `' <<< 1`, `getopts a '` + v + `'`, `sleep 0 & wait -n -p '` + v + `'`, `export '` + v + `=1'`,
+		`ls '` + v + `'; [[ 1 -eq _ ]]`, `ls '` + v + `'; (( _ ))`, `a[` + "$(touch hit)" + `]=1`, `(( a[$(touch hit)] ))`,
+		`echo ${a[$(touch hit)]}`, `y='` + v + `'; a[y]=1; uptime`, `f{ind,x=[} . -maxdepth 0 -exec touch hit \;`,
+		`a{b,c=d} x`, `e{nv,x=} touch hit`, `PS4='$(touch hit)'; set -x; :`, `set -x; PS4='$(touch hit)' :`,
+		"shopt -s expand_aliases; alias ls='touch hit'\nls", "BASH_ALIASES[ls]='touch hit'; shopt -s expand_aliases\nls",
+		`hash -p /bin/sh ls; ls`, `BASH_CMDS[ls]=/bin/sh; ls`, `trap 'touch hit' EXIT`, `trap "touch hit" ERR; false`,
+		`complete -C 'touch hit' x; compgen -C 'touch hit' x`, `compgen -F f x`, `bind -x '"a":touch hit'`, `enable -f /x.so x`,
+		`fc -e touch`, `coproc touch hit`, `coproc X { touch hit; }`, `exec 3< <(touch hit)`, `exec touch hit`,
+		`x='$(touch hit)'; echo ${x@P}`, `x=PS4; declare -n r=$x; r='$(touch hit)'; set -x; :`,
+		`eval 'touch hit'`, `builtin eval 'touch hit'`, `command eval 'touch hit'`, `source /dev/stdin <<< 'touch hit'`,
+		`. /dev/stdin <<< 'touch hit'`, `mapfile -C 'touch hit' -c 1 a <<< 1`, `readarray -C'touch hit' -c1 a <<< 1`,
+		`BASH_ENV=/dev/stdin bash -c : <<< 'touch hit'`, `env BASH_ENV=x bash -c :`, `ENV=x sh -c :`,
+		`cat <<EOF` + "\nEO\\\nF\ntouch hit\nEOF", "cat <<EOF\nx\\\nEOF\ntouch hit\nEOF", "cat <<-EOF\n\tEO\\\nF\ntouch hit\nEOF",
+		"cat <<'EOF'\nEO\\\nF\nEOF\ntouch hit", "cat <<E\\OF\nx\\\nEOF\ntouch hit", `cat <<< "$(touch hit)"`,
+		"cat <<EOF\n$(touch hit)\nEOF", "cat <<EOF\n`touch hit`\nEOF", "echo $(cat <<EOF\nEO\\\nF\ntouch hit\nEOF\n)",
+		`echo \\` + "\\\ntouch hit", `timeout 5 touch hit`, `env X=1 touch hit`, `nohup touch hit`, `nice -n 5 touch hit`,
+		`stdbuf -o0 touch hit`, `command touch hit`, `command -p touch hit`, `builtin command touch hit`, `exec -a x touch hit`,
+		`echo hit | xargs touch`, `xargs -I{} touch {} <<< hit`, `sudo -u root touch hit`, `ionice -c 3 touch hit`,
+		`setsid touch hit`, `\time -p touch hit`, `chrt -f 10 touch hit`, `taskset -c 0 touch hit`, `timeout -s KILL 5 env nice touch hit`,
+		`find . -maxdepth 0 -exec touch hit \;`, `find . -maxdepth 0 -execdir touch {} +`, `env -S 'touch hit'`,
+		`timeout --sig=KILL 5 touch hit`, `x=-v; test "$x" '` + v + `'`, `x='-v ` + v + `'; test $x`, `x=-v; [ $x a ]`,
+		`x=-pa[$(touch hit)]; wait -n "$x"`, `declare -n r='` + v + `'; echo $r`, `local -n r 2>/dev/null; echo ok`,
+		`a[1]=x; unset 'a[$(touch hit)]'`, `IFS=, read -r a b <<< '1,2'; echo $a`, `printf -v x '%s' "$(touch hit)"`,
+		`printf "$X" 1`, `x=-v; printf "$x" '` + v + `' 1`, `for ((i=0; i<a[$(touch hit)]; i++)); do :; done`,
+	}
+	cs = append(cs, direct...)
+	// Wrapped and nested forms of a few of them.
+	for _, d := range []string{`test -v '` + v + `'`, `printf -v '` + v + `' %s x`, `read '` + v + `' <<< 1`, `declare '` + v + `=1'`, `touch hit`} {
+		for _, w := range []string{"command ", "builtin ", "exec ", "timeout 5 ", "env ", "nohup ", "( ", "{ ", "if true; then ", "f(){ ", "! ", "time "} {
+			c := w + d
+			switch w {
+			case "( ":
+				c += " )"
+			case "{ ":
+				c += "; }"
+			case "if true; then ":
+				c += "; fi"
+			case "f(){ ":
+				c += "; }; f"
+			}
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// attacks are inputs tried against the analyser, each kept as a test.
+var attacks = []string{
+	"x=$( case a in a) touch hit;; esac )",
+	"echo $(echo ')'; touch hit)",
+	"echo \"$(echo \"\\\"\" ; touch hit)\"",
+	"echo `echo \\`touch hit\\``",
+	"echo `echo \"\\`touch hit\\`\"`",
+	"echo \\`touch hit\\`",
+	"a=`echo \\\\\\`touch hit\\\\\\``",
+	"for x in 1; { touch hit; }",
+	"echo ${x:$(touch hit)}",
+	"echo $\"$(touch hit)\"",
+	"#!/bin/bash\ntouch hit",
+	"echo a # $(touch hit)",
+	"exec 3>&$(touch hit)",
+	"echo ~$(touch hit)",
+	"echo $((a=1)) $((b[1]=2))",
+	": ${x?$(touch hit)}",
+	"function f () ( touch hit )\nf",
+	"exec {fd}< <(touch hit)",
+	"echo $((RANDOM))",
+	"printf {-v,'a[$(touch hit)]'} x",
+	"read {-a,'a[$(touch hit)]'} <<< 1",
+	"test {-v,'a[$(touch hit)]'}",
+	"declare {-n,r}=x",
+	"declare {a,'b[$(touch hit)]'}=1",
+	"unset {x,'a[$(touch hit)]'}",
+	"export {A,'b[$(touch hit)]'}=1",
+	"touch ./-v; test * 'a[$(touch hit)]'",
+	"a=(1); unset a{'[$(touch hit)]',}",
+	"timeout {5,bash}",
+	"env {X=1,bash}",
+	"command {bash,-c,x}",
+	"exec ~/bin",
+	"nohup ./*",
+	"find . -{exec,ok} touch hit \\;",
+	"xargs -I% % < /dev/null",
+	"exec {a[$(touch hit)]}>/dev/null",
+	"exec {X}>/dev/null",
+	"compgen -W '$(touch hit)' x",
+	"declare -- 'a[$(touch hit)]=1'",
+	"typeset +x 'a[$(touch hit)]'",
+	"read -r -- 'a[$(touch hit)]' <<< 1",
+	"command -pv touch",
+	"exec -- touch hit",
+	"builtin -- read 'a[$(touch hit)]'",
+	"local -fn x",
+	"[[ 'a[$(touch hit)]' -eq 1 ]]",
+	"x=1 y=2 env",
+	"declare -A m=([a]=1)",
+	"echo ${a[0]} ${a[-1]} ${#a[@]}",
+	"echo $((1+2)) $((0x10)) $((2#101))",
+	": $(( $# + 1 ))",
+	"a=( [0]=x [1]=y )",
+	"env -i PATH=/bin touch hit",
+	"env -u X -C / touch hit",
+	"env - touch hit",
+	"env -- touch hit",
+	"sudo -E touch hit",
+	"sudo -s",
+	"xargs -0 -n 1 touch < /dev/null",
+	"timeout -k 5 10 touch hit",
+	"nice -5 touch hit",
+	"nice -n5 nohup touch hit",
+	"stdbuf -oL touch hit",
+	"/usr/bin/env touch hit",
+	"find . -name \"$x\" -exec touch {} \\;",
+	"find \"$d\" -name x",
+	"find ./\"$d\" -name x",
+	"wait \"$pid\"",
+	"test -e \"$f\"",
+	"[ \"$a\" = \"$b\" ]",
+	"[ $a = b ]",
+	"trap - EXIT",
+	"trap '' INT",
+	"alias",
+	"hash -r",
+	"enable -n echo",
+	"complete -p",
+	"!(touch hit)",
+	"echo !(touch hit)",
+	"@(touch hit)",
+	"x @(touch hit)",
+	"coproc foo touch hit",
+	"coproc touch { touch hit; }",
+	"[[ x =~ $(touch hit) ]]",
+	"function a=b { touch hit; }",
+	"echo ${x/#$(touch hit)/y}",
+	"echo ?(a)",
+	"a=b eval 'touch hit'",
+	"if ! touch hit; then :; fi",
+	"echo $[1+1]",
+	"(( x = 1 )) ; touch hit",
+	"$( (touch hit) )",
+	"TEXTDOMAIN=x; echo $\"hi\"",
+	"cat <<E\\OF\nx\\\nEOF\ntouch hit\nEOF",
+	"printf '%s\\n' a\\\nb",
+	"echo \"a\\\\\ntouch hit\"",
+	"echo $(cat <<EOF\nfoo)\nEOF\n)",
+	"echo $(cat <<EOF\nx\nEOF)\ntouch hit",
+	"cat <<A <<B\ntouch a\nA\ntouch b\nB",
+	"cat <<EOF; touch hit\nx\nEOF",
+	"x=$(cat <<'EOF'\n$(touch hit)\nEOF\n); echo \"$x\"",
+	"cat <<EOF\nx\n EOF\ntouch hit\nEOF",
+	"cat <<-EOF\n\tx\n\tEOF\ntouch hit",
+	"cat << EOF\n${x:-$(touch hit)}\nEOF",
+	"cat <<EOF\n`touch hit`\nEOF",
+	"cat <<EOF\n\\`touch hit\\`\nEOF",
+	"cat <<EOF\n$(cat <<EOT\ntouch hit\nEOT\n)\nEOF",
+	"cat <<EOF\n$((1+$(touch hit)))\nEOF",
+	"cat <<EOF\nx\\\\\nEOF\ntouch hit",
+	"cat <<EOF\n\\\\\\\nEOF\ntouch hit\nEOF",
+}
+
+// benign are commands researchers run; the analysis must list their
+// programs, not give up on them.
+var benign = []string{
+	"squeue -u alice", "squeue -o '%i %j'", `squeue -u alice --format "%.18i %.9P %.30j %.8T"`,
+	"squeue -u alice | grep RUNNING | wc -l", "sinfo -N -l && squeue", "sacct -u alice --starttime=2024-01-01 | tail -n 20",
+	"cat <<EOF > /dev/null\nhello $USER\nEOF", "grep -c x <<< 'a b c'", "cat <<'EOF'\nliteral $(not run)\nEOF",
+	"ls -la /data/alice/*.log 2>/dev/null | tail -n 5", `for j in 101 102; do scontrol show job "$j"; done`,
+	`if [[ -d /data/alice ]]; then du -sh /data/alice; fi`, `[ -f /data/x ] && cat /data/x`, `test -f /data/x || echo missing`,
+	"timeout 60 squeue -u alice", "env LC_ALL=C sort -u jobs.txt", "nohup sleep 1 &", "find /data/alice -name '*.log' -mtime +7",
+	"echo 'a|b' | cut -d'|' -f1", `printf '%s\n' "$HOME"`, "read -r line < /data/list; echo $line", "export OMP_NUM_THREADS=4",
+	"declare -a jobs=(1 2 3)", "[[ $USER == alice ]] && echo hi", "[[ 3 -gt 2 ]]", "x=1; echo $x", "unset x",
+	"printf -v now '%s' done; echo $now", "wait $!", "sleep 1 & wait", "getopts ab opt", "test -v HOME", `[[ -v HOME ]]`,
+}
+
+func TestBenignCommandsAreKnown(t *testing.T) {
+	for _, c := range benign {
+		a, err := Analyze(c)
+		if err != nil {
+			t.Errorf("Analyze(%q): %v", c, err)
+			continue
+		}
+		if slices.Contains(a.Programs, hpcgate.DynamicProgram) {
+			t.Errorf("Analyze(%q) gives up (%s): %q", c, hpcgate.DynamicProgram, a.Programs)
+		}
+	}
+}
+
+// FuzzOracle checks what FuzzAnalyze checks and holds the analysis to
+// bash: every program bash starts is listed, or the analysis says
+// <dynamic>.
+func FuzzOracle(f *testing.F) {
+	for _, c := range oracleCorpus() {
+		f.Add(c)
+	}
+	if os.Getuid() != 0 {
+		// Generated commands may name any program by path; only nobody
+		// may run them.
+		f.Skip("FuzzOracle runs generated commands as nobody, which needs root")
+	}
+	o := newOracle(f)
+	f.Fuzz(func(t *testing.T, command string) {
+		a, err := Analyze(command)
+		if err != nil {
+			checkError(t, err)
+			return
+		}
+		checkAnalysis(t, a)
+		o.check(t, command, a)
+	})
+}

@@ -55,6 +55,7 @@ type Record struct {
 	Principal     hpcgate.Principal
 	Trigger       string
 	Route         string // the event route that made the request, if any
+	Event         string // the event's identity (claim step), if any
 	Action        string
 	Request       *hpcgate.Request // as authorized: the canonical command
 	Decision      *hpcgate.Decision
@@ -97,6 +98,9 @@ func Log(ctx context.Context, l *slog.Logger, r Record) {
 	if r.Route != "" {
 		attrs = append(attrs, slog.String("route", r.Route))
 	}
+	if r.Event != "" {
+		attrs = append(attrs, slog.String("event", r.Event))
+	}
 	if q := r.Request; q != nil {
 		attrs = append(attrs, slog.Group("request",
 			slog.String("clusterId", q.ClusterID), slog.String("command", q.Command),
@@ -122,6 +126,9 @@ func Log(ctx context.Context, l *slog.Logger, r Record) {
 		}
 		if len(res.InstanceIDs) > 0 {
 			attrs = append(attrs, slog.Any("instanceIds", res.InstanceIDs))
+		}
+		if d := res.Duplicate; d != nil {
+			attrs = append(attrs, slog.Group("duplicate", slog.String("commandId", d.CommandID), slog.String("claimed", d.Claimed)))
 		}
 		if res.Summary != nil {
 			attrs = append(attrs, slog.Any("summary", *res.Summary))

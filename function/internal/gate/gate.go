@@ -62,6 +62,9 @@ type Options struct {
 	// DecisionDetail is how much of a decision the caller sees: DetailFull
 	// ("" too) or DetailReasons.
 	DecisionDetail string
+	// Claims is the ledger of event claims; nil means no claim step
+	// (every delivery runs), for tests only.
+	Claims claimer
 }
 
 // Decision detail levels (HPCGATE_DECISION_DETAIL).
@@ -131,14 +134,32 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 	wire := req
 	var marker, why string
 	wire.Command, marker, why = g.mark(an)
-	inv, err := g.cmd.Invoke(ctx, wire)
-	if err != nil && lostAnswer(err) {
-		// Found, the invocation goes on as if its answer had arrived.
-		rec.InternalError = err
-		inv, err = g.recoverInvocation(ctx, req, marker, why, err)
-	}
+
+	// An event delivered again runs nothing: the claim step (claim.go)
+	// answers it with the command of the delivery that claimed it.
+	rec.Event = c.Identity
+	ticket, orig, err := g.claimEvent(ctx, c, req, marker)
 	if err != nil {
 		return g.fail(&rec, res, hpcgate.StatusError, err)
+	}
+	var inv hpcgate.Invocation
+	cluster := req.ClusterID
+	if orig != nil {
+		inv = duplicateOf(req, orig)
+		res.Duplicate = &hpcgate.Duplicate{CommandID: orig.CommandID, Claimed: orig.Claimed.UTC().Format(time.RFC3339Nano)}
+		cluster = orig.ClusterID
+	} else {
+		inv, err = g.cmd.Invoke(ctx, wire)
+		sent := err == nil || lostAnswer(err)
+		if err != nil && lostAnswer(err) {
+			// Found, the invocation goes on as if its answer had arrived.
+			rec.InternalError = err
+			inv, err = g.recoverInvocation(ctx, req, marker, why, err)
+		}
+		settle(ctx, ticket, inv, sent, err)
+		if err != nil {
+			return g.fail(&rec, res, hpcgate.StatusError, err)
+		}
 	}
 	res.CommandID, res.RequestID, res.InstanceIDs = inv.CommandID, inv.RequestID, inv.InstanceIDs
 	res.Status = hpcgate.StatusAccepted
@@ -149,7 +170,7 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	out, err := g.cmd.Wait(wctx, req.ClusterID, inv.CommandID)
+	out, err := g.cmd.Wait(wctx, cluster, inv.CommandID)
 	if err != nil {
 		// The command runs; only its results are out of reach. The
 		// caller keeps the CommandId to ask again.

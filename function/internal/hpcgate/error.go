@@ -76,3 +76,17 @@ func AsError(err error) *Error {
 	}
 	return &Error{Code: CodeInternal, Message: "internal error", Source: SourceGate, Status: http.StatusInternalServerError, Err: err}
 }
+
+// Codes of the claim step: an event delivered again must not run twice.
+const (
+	// CodeClaimUnavailable: the claim store could not be read or written;
+	// nothing was sent. The event is delivered again (fail closed).
+	CodeClaimUnavailable = "ClaimUnavailable"
+	// CodeEventInProgress: another delivery of the event holds its claim
+	// and its outcome is not known yet; nothing was sent by this one.
+	CodeEventInProgress = "EventInProgress"
+	// CodeEventUnresolved: a claim for the event exists whose command can
+	// be neither found nor ruled out; nothing was sent by this delivery,
+	// and none will be until an operator resolves the claim.
+	CodeEventUnresolved = "EventUnresolved"
+)

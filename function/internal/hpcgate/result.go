@@ -25,6 +25,16 @@ type Result struct {
 	Results     []NodeResult    `json:"results,omitempty"`
 	Summary     *Summary        `json:"summary,omitempty"`
 	Error       *ErrorBody      `json:"error,omitempty"`
+	// Duplicate is set when the answer is to an event delivered again:
+	// CommandID is then the command an earlier delivery started, and this
+	// delivery sent nothing.
+	Duplicate *Duplicate `json:"duplicate,omitempty"`
+}
+
+// Duplicate names the earlier delivery of an event whose command ran.
+type Duplicate struct {
+	CommandID string `json:"commandId"` // the original command
+	Claimed   string `json:"claimed"`   // RFC 3339: when the earlier delivery claimed the event
 }
 
 // ResultDecision is the part of a Decision a caller sees.

@@ -33,7 +33,7 @@ func runFC(getenv func(string) string) int {
 		return 1
 	}
 	log := audit.NewLogger(os.Stderr, cfg.LogLevel)
-	gw, err := newGateway(context.Background(), cfg, log, options{})
+	gw, err := newGateway(context.Background(), cfg, log, options{fc: true})
 	if err != nil {
 		log.Error("start failed", "err", err.Error())
 		return 1
@@ -106,8 +106,15 @@ func (g *gateway) invokeHandler() http.Handler {
 			http.Error(w, `{"error":"event too large or unreadable"}`, http.StatusRequestEntityTooLarge)
 			return
 		}
-		out, _ := events.Invoke(r.Context(), raw)
+		out, err := events.Invoke(r.Context(), raw)
 		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			// What InvokeFunction answers for a function error; FC's
+			// asynchronous invocation would deliver the event again.
+			w.Header().Set("X-Fc-Error-Type", "UnhandledInvocationError")
+			w.Write(fchandler.ErrorResponse(err))
+			return
+		}
 		w.Write(fchandler.Response(out))
 	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hpcgate/hpcgate/function/internal/authn"
 	"github.com/hpcgate/hpcgate/function/internal/bundle"
+	"github.com/hpcgate/hpcgate/function/internal/claim"
 	"github.com/hpcgate/hpcgate/function/internal/config"
 	"github.com/hpcgate/hpcgate/function/internal/ehpc"
 	"github.com/hpcgate/hpcgate/function/internal/gate"
@@ -45,6 +46,8 @@ type options struct {
 	verifier *authn.Verifier
 	// objects answers HeadObject for HPCGATE_VERIFY_OBJECTS.
 	objects ingress.ObjectHeader
+	// fc: serving Function Compute, where instances share no memory.
+	fc bool
 }
 
 // newGateway assembles the gateway with an empty policy engine: every
@@ -68,11 +71,15 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 		return nil, fmt.Errorf("e-hpc client: %w", err)
 	}
 
+	claims, err := newClaims(cfg, opt, log)
+	if err != nil {
+		return nil, err
+	}
 	g := gate.New(engine, client, gate.Options{
 		Region: cfg.Region, Account: cfg.AccountID,
 		MaxTimeout: cfg.MaxTimeout, MaxNodes: cfg.MaxNodes,
 		DefaultWait: cfg.DefaultWait, MaxWait: cfg.MaxWait, DeadlineSlack: cfg.DeadlineSlack,
-		Analyze: shellscan.Analyze, Logger: log, DecisionDetail: cfg.DecisionDetail,
+		Analyze: shellscan.Analyze, Logger: log, DecisionDetail: cfg.DecisionDetail, Claims: claims,
 	})
 
 	api := &httpapi.Server{Gate: g, MaxBodyBytes: cfg.MaxBodyBytes, Revision: func() string {
@@ -189,4 +196,31 @@ func (g *gateway) refreshing(h http.Handler) http.Handler {
 		g.bundles.MaybeRefresh(r.Context())
 		h.ServeHTTP(w, r)
 	})
+}
+
+// newClaims returns the ledger of event claims: in OSS when a bucket is
+// configured (production), in a directory, or in this process's memory
+// (local mode's default).
+func newClaims(cfg config.Config, opt options, log *slog.Logger) (*claim.Ledger, error) {
+	var store claim.Store
+	switch {
+	case cfg.ClaimBucket != "":
+		c, err := oss.New(oss.Config{Region: cfg.Region, Endpoint: cfg.OSSEndpoint, Credentials: opt.credentials, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("claim store: %w", err)
+		}
+		store = claim.NewOSS(c, cfg.ClaimBucket)
+	case cfg.ClaimDir != "":
+		d, err := claim.NewDir(cfg.ClaimDir)
+		if err != nil {
+			return nil, err
+		}
+		store = d
+	default:
+		if opt.fc {
+			log.Warn("HPCGATE_CLAIM_BUCKET is not set: event claims are kept in this instance's memory, so an event delivered again to another instance runs again")
+		}
+		store = claim.NewMemory()
+	}
+	return claim.New(claim.Config{Store: store, Prefix: cfg.ClaimPrefix, Lease: cfg.ClaimLease, Wait: cfg.ClaimWait, Logger: log}), nil
 }

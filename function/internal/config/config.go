@@ -31,7 +31,10 @@ const (
 	DefaultDeadlineSlack = 2 * time.Second
 	// DefaultEvents: a deployment takes only HTTP requests unless it says
 	// otherwise, so no direct invoke can pose as a trigger by default.
-	DefaultEvents = "http"
+	DefaultEvents      = "http"
+	DefaultClaimPrefix = "hpcgate/claims/"
+	DefaultClaimLease  = 10 * time.Minute
+	DefaultClaimWait   = 15 * time.Second
 )
 
 // EventKinds are the kinds of event HPCGATE_EVENTS may list.
@@ -69,6 +72,13 @@ type Config struct {
 	LogLevel        slog.Level    // HPCGATE_LOG_LEVEL: debug, info, warn, error
 	DecisionDetail  string        // HPCGATE_DECISION_DETAIL: full (default) or reasons
 	DeadlineSlack   time.Duration // time kept back from FC's deadline to answer in
+
+	// Event claims (an event delivered again runs its command once).
+	ClaimBucket string        // HPCGATE_CLAIM_BUCKET: OSS bucket of the claims (production)
+	ClaimPrefix string        // HPCGATE_CLAIM_PREFIX: key prefix of the claims in the bucket
+	ClaimDir    string        // HPCGATE_CLAIM_DIR: claims in a local directory (local mode, tests)
+	ClaimLease  time.Duration // HPCGATE_CLAIM_LEASE: how long a claim without outcome counts as in flight
+	ClaimWait   time.Duration // HPCGATE_CLAIM_WAIT: how long a copy waits for a claim in flight
 }
 
 // Vars lists every variable Load reads, for docs and the s.yaml check.
@@ -81,6 +91,8 @@ var Vars = []string{
 	"HPCGATE_MAX_BODY_BYTES", "HPCGATE_OUTPUT_CAP", "HPCGATE_INVOKE_PRINCIPAL", "HPCGATE_LOG_LEVEL",
 	"HPCGATE_DECISION_DETAIL",
 	"HPCGATE_EVENTS", "HPCGATE_HTTPS_ONLY", "HPCGATE_VERIFY_OBJECTS", "HPCGATE_OSS_ENDPOINT",
+	"HPCGATE_CLAIM_BUCKET", "HPCGATE_CLAIM_PREFIX", "HPCGATE_CLAIM_DIR",
+	"HPCGATE_CLAIM_LEASE", "HPCGATE_CLAIM_WAIT",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -137,6 +149,9 @@ func Load(getenv func(string) string) (Config, error) {
 		BundlePublicKey: getenv("HPCGATE_POLICY_BUNDLE_PUBLIC_KEY"),
 		InvokePrincipal: cmp.Or(getenv("HPCGATE_INVOKE_PRINCIPAL"), DefaultInvokePrinc),
 		DeadlineSlack:   DefaultDeadlineSlack,
+		ClaimBucket:     getenv("HPCGATE_CLAIM_BUCKET"),
+		ClaimPrefix:     cmp.Or(getenv("HPCGATE_CLAIM_PREFIX"), DefaultClaimPrefix),
+		ClaimDir:        getenv("HPCGATE_CLAIM_DIR"),
 	}
 	if s := strings.TrimSpace(getenv("HPCGATE_JWT_ALGORITHMS")); s != "" {
 		for _, a := range strings.Split(s, ",") {
@@ -174,6 +189,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MaxWait = durVar("HPCGATE_MAX_WAIT", DefaultMaxWait, 0, 24*time.Hour)
 	c.MaxNodes = intVar("HPCGATE_MAX_NODES", DefaultMaxNodes, 1, 1000)
 	c.MaxBodyBytes = intVar("HPCGATE_MAX_BODY_BYTES", DefaultMaxBodyBytes, 1<<10, 32<<20)
+	c.ClaimLease = durVar("HPCGATE_CLAIM_LEASE", DefaultClaimLease, 10*time.Second, 24*time.Hour)
+	c.ClaimWait = durVar("HPCGATE_CLAIM_WAIT", DefaultClaimWait, 0, 10*time.Minute)
 	c.OutputCap = intVar("HPCGATE_OUTPUT_CAP", DefaultOutputCap, 1<<10, 16<<20)
 	if s := getenv("HPCGATE_LOG_LEVEL"); s != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
@@ -222,6 +239,12 @@ func (c Config) validate() error {
 	}
 	if c.BundlePublicKey != "" && c.BundleURL == "" {
 		errs = append(errs, errors.New("HPCGATE_POLICY_BUNDLE_PUBLIC_KEY needs HPCGATE_POLICY_BUNDLE_URL"))
+	}
+	if c.ClaimBucket != "" && c.ClaimDir != "" {
+		errs = append(errs, errors.New("HPCGATE_CLAIM_BUCKET and HPCGATE_CLAIM_DIR: set only one"))
+	}
+	if p := c.ClaimPrefix; strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || strings.Contains(p, "..") || strings.Contains(p, "*") {
+		errs = append(errs, fmt.Errorf("HPCGATE_CLAIM_PREFIX: want a relative prefix ending in / such as %s, got %q", DefaultClaimPrefix, p))
 	}
 	if c.DefaultWait > c.MaxWait {
 		errs = append(errs, fmt.Errorf("HPCGATE_DEFAULT_WAIT (%s) exceeds HPCGATE_MAX_WAIT (%s)", c.DefaultWait, c.MaxWait))

@@ -12,11 +12,15 @@ package fchandler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/aliyun/fc-runtime-go-sdk/fccontext"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
+	"github.com/hpcgate/hpcgate/function/internal/gate"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/function/internal/ingress"
 	"github.com/hpcgate/hpcgate/function/internal/trigger"
@@ -71,10 +75,48 @@ func (h *Handler) Invoke(ctx context.Context, raw []byte) (any, error) {
 		}
 		results[i] = h.Gate.Run(ctx, it.Call)
 	}
+	var out any = results
 	if !d.List && len(results) == 1 {
-		return results[0], nil
+		out = results[0]
 	}
-	return results, nil
+	for i, it := range d.Items {
+		if it.Call.Identity != "" && gate.Redeliver(results[i]) {
+			return out, &RedeliverError{Results: results}
+		}
+	}
+	return out, nil
+}
+
+// RedeliverError is the function error the handler returns for an event
+// that must be delivered again (gate.Redeliver): FC's asynchronous
+// invocation retries a function error, up to the configured attempts and
+// event age, then sends the event to the failure destination. Records
+// that ran answer as duplicates on the next delivery, so the whole event
+// can be retried. Results holds the result of every record.
+type RedeliverError struct {
+	Results []hpcgate.Result
+}
+
+func (e *RedeliverError) Error() string {
+	var b strings.Builder
+	b.WriteString("hpcgate: deliver this event again:")
+	for i, r := range e.Results {
+		if gate.Redeliver(r) {
+			fmt.Fprintf(&b, " record %d: %s: %s;", i, r.Error.Code, r.Error.Message)
+		}
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// ErrorResponse is the body FC gives a function error: errorMessage and
+// errorType, as fc-runtime-go-sdk reports a returned error.
+func ErrorResponse(err error) []byte {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	b, _ := json.Marshal(map[string]string{"errorMessage": err.Error(), "errorType": t.Name()})
+	return b
 }
 
 // Response is the JSON an invocation answers with; for tests and the

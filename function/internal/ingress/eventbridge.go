@@ -28,6 +28,9 @@ func (in *Ingress) eventBridgeCalls(ctx context.Context, evs []trigger.CloudEven
 		if ce.DataKind == trigger.DataOSS {
 			s.rec, s.hasRec = ce.OSS, true
 			recs[i] = &evs[i].OSS
+			// The record's own identity: an upload that arrives through
+			// an OSS trigger and an EventBridge rule runs once.
+			c.Identity = ossIdentity(ce.OSS)
 		}
 		it, err := resolve(routes, s, c)
 		if err != nil {

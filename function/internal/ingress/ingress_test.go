@@ -120,7 +120,7 @@ func TestPrincipalsAndIdentity(t *testing.T) {
 		"custom eventbridge":            {raw: customJSON, principal: "eventbridge:hpcgate.pipeline", trigger: "eventbridge", identity: `eventbridge:["hpcgate.pipeline","e-1"]`},
 		"oss with sequencer":            {raw: mustJSON(map[string]any{"events": []any{oss}}), principal: "oss:raw-data", trigger: "oss", identity: `oss:["raw-data","incoming/a.csv","ETAG1","0000018C"]`},
 		"oss without sequencer":         {raw: mustJSON(map[string]any{"events": []any{ossNoSeq}}), principal: "oss:raw-data", trigger: "oss", identity: `oss:["raw-data","incoming/b.csv","ETAG1","REQ-raw-data"]`},
-		"oss through eventbridge":       {raw: mustJSON(ebOSS), principal: "oss:raw-data", trigger: "eventbridge", identity: `eventbridge:["acs.oss","EB-1"]`},
+		"oss through eventbridge":       {raw: mustJSON(ebOSS), principal: "oss:raw-data", trigger: "eventbridge", identity: `oss:["raw-data","incoming/z.csv","ETAG1","REQ-raw-data"]`}, // the record's own: runs once by either path
 		"direct invoke without key":     {raw: invokeJSON, principal: "invoke", trigger: "invoke"},
 		"direct invoke with its key":    {raw: `{"clusterId":"ehpc-hz-demo01","command":"sinfo","idempotencyKey":"run-42"}`, principal: "invoke", trigger: "invoke", identity: `invoke:["run-42"]`},
 		"direct invoke in async mode":   {raw: invokeJSON, facts: Facts{AsyncTaskID: "task-7"}, principal: "invoke", trigger: "invoke", identity: `invoke-task:["task-7"]`},

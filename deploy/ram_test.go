@@ -53,7 +53,8 @@ func (l *stringOrList) UnmarshalJSON(b []byte) error {
 var knownActions = []string{
 	"sts:AssumeRole",
 	"ehpc:InvokeShellCommand", "ehpc:ListInvocationStatus", "ehpc:ListInvocationResults", "ehpc:ListCommands",
-	"oss:GetObject",
+	"oss:GetObject", "oss:PutObject",
+	"mns:SendMessage",
 	"log:PostLogStoreLogs",
 	"fc:InvokeFunction",
 }

@@ -90,13 +90,22 @@ func TestFunctionSplit(t *testing.T) {
 		}
 	})
 
-	t.Run("the event function reads object metadata of the raw bucket only", func(t *testing.T) {
+	t.Run("the event function reads object metadata of the raw bucket, creates and reads claims, and reports failed events, only", func(t *testing.T) {
 		p, raw := readPolicy(t, "event-function-policy.json")
-		if len(p.Statement) != 1 || !slices.Equal(p.Statement[0].Action, stringOrList{"oss:GetObject"}) ||
-			!slices.Equal(p.Statement[0].Resource, stringOrList{"acs:oss:*:{{ACCOUNT_ID}}:{{RAW_BUCKET}}/*"}) {
+		want := []ramStatement{
+			{Action: stringOrList{"oss:GetObject"}, Resource: stringOrList{"acs:oss:*:{{ACCOUNT_ID}}:{{RAW_BUCKET}}/*"}},
+			// Claims are created and read, never overwritten or deleted.
+			{Action: stringOrList{"oss:PutObject", "oss:GetObject"}, Resource: stringOrList{"acs:oss:*:{{ACCOUNT_ID}}:{{CLAIM_BUCKET}}/hpcgate/claims/*"}},
+			{Action: stringOrList{"mns:SendMessage"}, Resource: stringOrList{"acs:mns:{{REGION}}:{{ACCOUNT_ID}}:/queues/{{FAILURE_QUEUE}}/messages"}},
+		}
+		ok := len(p.Statement) == len(want)
+		for i := 0; ok && i < len(want); i++ {
+			ok = p.Statement[i].Effect == "Allow" && slices.Equal(p.Statement[i].Action, want[i].Action) && slices.Equal(p.Statement[i].Resource, want[i].Resource) && len(p.Statement[i].Condition) == 0
+		}
+		if !ok {
 			var v any
 			json.Unmarshal(raw, &v)
-			t.Errorf("event-function-policy.json = %v, want oss:GetObject (HeadObject) on the raw bucket's objects", v)
+			t.Errorf("event-function-policy.json = %v, want exactly %v", v, want)
 		}
 	})
 }

@@ -621,3 +621,45 @@ func TestSYAMLInitializer(t *testing.T) {
 		}
 	}
 }
+
+// TestSYAMLEventsRunOnce: s.yaml configures what the claim step needs —
+// a claim bucket, FC's retries of a function error, an age bound, and a
+// failure destination for an event FC gives up on — and a claim wait
+// that ends before the function's timeout.
+func TestSYAMLEventsRunOnce(t *testing.T) {
+	raw, p := props(t, "hpcgate-events")
+	var a struct {
+		AsyncInvokeConfig struct {
+			MaxAsyncRetryAttempts     int `json:"maxAsyncRetryAttempts"`
+			MaxAsyncEventAgeInSeconds int `json:"maxAsyncEventAgeInSeconds"`
+			DestinationConfig         struct {
+				OnFailure struct {
+					Destination string `json:"destination"`
+				} `json:"onFailure"`
+			} `json:"destinationConfig"`
+		} `json:"asyncInvokeConfig"`
+	}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		t.Fatal(err)
+	}
+	c := a.AsyncInvokeConfig
+	if c.MaxAsyncRetryAttempts < 3 || c.MaxAsyncEventAgeInSeconds < 3600 {
+		t.Errorf("asyncInvokeConfig: %d retries, max age %d s; want retries enough to outlast a claim's lease", c.MaxAsyncRetryAttempts, c.MaxAsyncEventAgeInSeconds)
+	}
+	if d := c.DestinationConfig.OnFailure.Destination; !strings.HasPrefix(d, "acs:mns:") || !strings.HasSuffix(d, "/messages") {
+		t.Errorf("onFailure destination %q: want an MNS queue (acs:mns:<region>:<account>:/queues/<name>/messages)", d)
+	}
+	if p.EnvironmentVariables["HPCGATE_CLAIM_BUCKET"] == "" {
+		t.Error("HPCGATE_CLAIM_BUCKET is empty: claims would stay in each instance's memory")
+	}
+	// A claim is taken over only after its lease: by then the delivery that
+	// made it must be over, or two deliveries could send the command.
+	lease, err := time.ParseDuration(p.EnvironmentVariables["HPCGATE_CLAIM_LEASE"])
+	if err != nil || lease <= 2*time.Duration(p.Timeout)*time.Second {
+		t.Errorf("HPCGATE_CLAIM_LEASE %q: want well over the function's timeout (%d s)", p.EnvironmentVariables["HPCGATE_CLAIM_LEASE"], p.Timeout)
+	}
+	wait, err := time.ParseDuration(p.EnvironmentVariables["HPCGATE_CLAIM_WAIT"])
+	if err != nil || wait >= time.Duration(p.Timeout)*time.Second/2 {
+		t.Errorf("HPCGATE_CLAIM_WAIT %q: want a duration well below the timeout (%d s)", p.EnvironmentVariables["HPCGATE_CLAIM_WAIT"], p.Timeout)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 
@@ -48,6 +49,10 @@ type options struct {
 	objects ingress.ObjectHeader
 	// fc: serving Function Compute, where instances share no memory.
 	fc bool
+	// ossCredentials sign policy-bundle reads that carry no FC
+	// credentials; nil means the SDK's default chain (in FC, the role's
+	// STS credentials FC puts in ALIBABA_CLOUD_* at start).
+	ossCredentials credentials.CredentialsProvider
 }
 
 // newGateway assembles the gateway with an empty policy engine: every
@@ -56,8 +61,16 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 	engine := policy.NewEngine(nil)
 	var loader *bundle.Loader
 	if cfg.BundleURL != "" {
+		bc := bundle.Config{Source: cfg.BundleURL, PublicKey: cfg.BundlePublicKey, Interval: cfg.BundleInterval, Logger: log}
+		if strings.HasPrefix(strings.ToLower(cfg.BundleURL), "oss://") {
+			objects, err := newOSS(cfg, opt, log)
+			if err != nil {
+				return nil, err
+			}
+			bc.OSS = objects
+		}
 		var err error
-		loader, err = bundle.New(bundle.Config{Source: cfg.BundleURL, PublicKey: cfg.BundlePublicKey, Interval: cfg.BundleInterval, Logger: log}, engine)
+		loader, err = bundle.New(bc, engine)
 		if err != nil {
 			return nil, fmt.Errorf("policy bundle: %w", err)
 		}
@@ -93,6 +106,9 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 		}
 		return policy.Stats{}, false
 	}}
+	if loader != nil {
+		api.Bundle = func() any { return loader.Status() }
+	}
 	switch {
 	case opt.verifier != nil:
 		api.Auth = opt.verifier
@@ -162,6 +178,17 @@ func (g *gateway) loadPolicy(ctx context.Context) error {
 	}
 	g.engine.Swap(set)
 	return nil
+}
+
+// newOSS is the function's OSS client: the region's internal endpoint
+// unless HPCGATE_OSS_ENDPOINT says otherwise, signed with the
+// invocation's STS credentials.
+func newOSS(cfg config.Config, opt options, log *slog.Logger) (*oss.Client, error) {
+	c, err := oss.New(oss.Config{Region: cfg.OSSRegion, Endpoint: cfg.OSSEndpoint, Credentials: opt.ossCredentials, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("oss client: %w", err)
+	}
+	return c, nil
 }
 
 // loadPolicies compiles the policy set the config names: a directory, or

@@ -46,8 +46,9 @@ type Server struct {
 	calls   []Call
 	seq     uint64
 
-	srv *http.Server
-	ln  net.Listener
+	srv      *http.Server
+	ln       net.Listener
+	endpoint string
 }
 
 type object struct {
@@ -235,10 +236,18 @@ func (s *Server) Listen(addr string) (string, error) {
 	s.mu.Lock()
 	s.ln = ln
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	srv := s.srv
+	s.endpoint = "http://" + ln.Addr().String()
+	srv, endpoint := s.srv, s.endpoint
 	s.mu.Unlock()
 	go srv.Serve(ln) //nolint:errcheck // ends with Close
-	return "http://" + ln.Addr().String(), nil
+	return endpoint, nil
+}
+
+// Endpoint is the URL Listen returned ("" before).
+func (s *Server) Endpoint() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.endpoint
 }
 
 // Close stops serving.

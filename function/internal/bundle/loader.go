@@ -39,8 +39,9 @@ const GovernanceFile = "governance.json"
 
 // Config says where the bundle is and how to trust it.
 type Config struct {
-	// Source is a local path, a file:// URL, or an https URL (http only
-	// for a loopback host), such as an OSS object URL.
+	// Source is oss://bucket/key (read with OSS, see the OSS field), a
+	// local path, a file:// URL, or an https URL (http only for a
+	// loopback host), such as a pre-signed OSS object URL.
 	Source string
 	// PublicKey verifies bundle signatures: PEM text (a public key or a
 	// certificate) or the path of a PEM file. "" accepts unsigned bundles
@@ -55,6 +56,9 @@ type Config struct {
 	// MaxBytes caps the bundle and each file in it; <= 0 means
 	// DefaultMaxBytes.
 	MaxBytes int64
+	// OSS reads an oss://bucket/key source with the function's own
+	// credentials; required for one.
+	OSS ObjectReader
 	// HTTPClient fetches URLs; nil means a client with DefaultTimeout that
 	// follows redirects only to https (or loopback http).
 	HTTPClient *http.Client
@@ -80,6 +84,11 @@ type Status struct {
 	LastCheck  time.Time `json:"lastCheck"`           // start of the last check; zero before the first
 	LastChange time.Time `json:"lastChange"`          // when this loader last installed a set
 	LastError  string    `json:"lastError,omitempty"` // why the last check failed; "" when it succeeded
+	// LastSuccess is the start of the last check that found the set in
+	// force current (or installed a new one); StaleSeconds is the time
+	// since, which grows while checks fail and the last good set stays.
+	LastSuccess  time.Time `json:"lastSuccess"`
+	StaleSeconds *int64    `json:"staleSeconds,omitempty"` // nil before the first success
 }
 
 // Loader keeps a policy.Engine's set in step with a bundle.
@@ -127,7 +136,7 @@ func New(cfg Config, engine *policy.Engine) (*Loader, error) {
 	if l.log == nil {
 		l.log = slog.Default()
 	}
-	src, err := newSource(cfg.Source, cfg.HTTPClient, l.maxBytes)
+	src, err := newSource(cfg.Source, cfg.HTTPClient, cfg.OSS, l.maxBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +175,8 @@ func (l *Loader) Load(ctx context.Context) error {
 	l.status.LastError = ""
 	if err != nil {
 		l.status.LastError = err.Error()
+	} else {
+		l.status.LastSuccess = start
 	}
 	l.stmu.Unlock()
 	return err
@@ -361,6 +372,10 @@ func (l *Loader) Status() Status {
 	s := l.status
 	l.stmu.Unlock()
 	s.Revision = l.inForce()
+	if !s.LastSuccess.IsZero() {
+		stale := int64(time.Since(s.LastSuccess) / time.Second)
+		s.StaleSeconds = &stale
+	}
 	return s
 }
 

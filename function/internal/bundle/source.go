@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/hpcgate/hpcgate/function/internal/oss"
 )
 
 // fetched is the outcome of one conditional fetch.
@@ -28,14 +31,30 @@ type source interface {
 	String() string
 }
 
-// newSource recognizes an http(s) URL, a file:// URL or a local path.
-func newSource(raw string, client *http.Client, maxBytes int64) (source, error) {
+// ObjectReader reads OSS objects conditionally, signed with the
+// function's own credentials (*oss.Client).
+type ObjectReader interface {
+	Get(ctx context.Context, bucket, key string, opt oss.GetOptions) (oss.Object, error)
+}
+
+// newSource recognizes an oss://bucket/key URL (read with objects), an
+// http(s) URL, a file:// URL or a local path.
+func newSource(raw string, client *http.Client, objects ObjectReader, maxBytes int64) (source, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, errors.New("bundle: no source: give a path or an http(s) URL")
+		return nil, errors.New("bundle: no source: give an oss:// URL, a path or an http(s) URL")
 	}
 	lower := strings.ToLower(raw)
 	switch {
+	case strings.HasPrefix(lower, "oss://"):
+		bucket, key, err := oss.ParseURL(raw)
+		if err != nil {
+			return nil, fmt.Errorf("bundle: %w", err)
+		}
+		if objects == nil {
+			return nil, errors.New("bundle: an oss:// source needs an OSS client")
+		}
+		return &ossSource{bucket: bucket, key: key, objects: objects, maxBytes: maxBytes}, nil
 	case strings.HasPrefix(lower, "http://"), strings.HasPrefix(lower, "https://"):
 		u, err := url.Parse(raw)
 		if err != nil {
@@ -55,7 +74,7 @@ func newSource(raw string, client *http.Client, maxBytes int64) (source, error) 
 		}
 		return &fileSource{path: u.Path, maxBytes: maxBytes}, nil
 	case strings.Contains(raw, "://"):
-		return nil, errors.New("bundle: source scheme must be https (http only for a loopback host) or file, or a plain path")
+		return nil, errors.New("bundle: source scheme must be oss, https (http only for a loopback host) or file, or a plain path")
 	}
 	return &fileSource{path: raw, maxBytes: maxBytes}, nil
 }
@@ -139,13 +158,55 @@ func (s *httpSource) fetch(ctx context.Context, etag string) (fetched, error) {
 		return fetched{etag: etag, notModified: true}, nil
 	case http.StatusOK:
 	default:
-		return fetched{}, fmt.Errorf("fetch: http status %d", resp.StatusCode)
+		return fetched{}, fmt.Errorf("fetch: http status %d%s", resp.StatusCode, ossReason(resp))
 	}
 	data, err := readCapped(resp.Body, s.maxBytes)
 	if err != nil {
 		return fetched{}, fmt.Errorf("fetch: %w", err)
 	}
 	return fetched{data: data, etag: resp.Header.Get("ETag")}, nil
+}
+
+// ossReason names OSS's error code and message when an answer is OSS's
+// XML error document (a pre-signed URL that expired says so), else "".
+func ossReason(resp *http.Response) string {
+	if !strings.Contains(resp.Header.Get("Content-Type"), "xml") && resp.Header.Get("X-Oss-Request-Id") == "" {
+		return ""
+	}
+	var doc struct {
+		Code    string `xml:"Code"`
+		Message string `xml:"Message"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(resp.Body, 16<<10)).Decode(&doc); err != nil || doc.Code == "" {
+		return ""
+	}
+	reason := fmt.Sprintf(" (OSS %s: %s", doc.Code, doc.Message)
+	if doc.Code == "AccessDenied" && strings.Contains(doc.Message, "expired") {
+		reason += "; a pre-signed URL expires: use oss://bucket/key, read with the function's own role"
+	}
+	return reason + ")"
+}
+
+// ossSource reads the bundle with the OSS SDK, signed with the function's
+// credentials, so no URL expires. An unchanged bundle costs one GET
+// answered 304.
+type ossSource struct {
+	bucket, key string
+	objects     ObjectReader
+	maxBytes    int64
+}
+
+func (s *ossSource) String() string { return "oss://" + s.bucket + "/" + s.key }
+
+func (s *ossSource) fetch(ctx context.Context, etag string) (fetched, error) {
+	o, err := s.objects.Get(ctx, s.bucket, s.key, oss.GetOptions{IfNoneMatch: etag, MaxBytes: s.maxBytes})
+	if err != nil {
+		return fetched{}, err // an *oss.Error: it names the bucket, key and what the operator must fix
+	}
+	if o.NotModified {
+		return fetched{etag: etag, notModified: true}, nil
+	}
+	return fetched{data: o.Data, etag: o.ETag}, nil
 }
 
 type fileSource struct {

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hpcgate/hpcgate/function/internal/oss"
 )
 
 // Defaults, named so the README table and the code cannot drift apart.
@@ -45,6 +47,7 @@ type Config struct {
 	Region       string // HPCGATE_REGION, else FC_REGION
 	AccountID    string // HPCGATE_ACCOUNT_ID, else FC_ACCOUNT_ID
 	EHPCEndpoint string // HPCGATE_EHPC_ENDPOINT: override URL; "" = https://ehpc.<region>.aliyuncs.com
+	OSSRegion    string // HPCGATE_OSS_REGION, else Region (the policy bundle's bucket)
 
 	JWKS        string   // HPCGATE_JWKS: inline JWKS JSON
 	JWKSFile    string   // HPCGATE_JWKS_FILE
@@ -55,7 +58,7 @@ type Config struct {
 	Algorithms  []string // HPCGATE_JWT_ALGORITHMS, comma separated; nil = the verifier's default
 
 	PoliciesDir     string        // HPCGATE_POLICIES_DIR: replaces the embedded governance data
-	BundleURL       string        // HPCGATE_POLICY_BUNDLE_URL: OPA bundle, path or http(s) URL
+	BundleURL       string        // HPCGATE_POLICY_BUNDLE_URL: OPA bundle, oss://bucket/key, path or http(s) URL
 	BundlePublicKey string        // HPCGATE_POLICY_BUNDLE_PUBLIC_KEY: PEM, verifies bundle signatures
 	BundleInterval  time.Duration // HPCGATE_POLICY_POLL_INTERVAL
 	MaxTimeout      int           // HPCGATE_MAX_TIMEOUT: seconds a command may ask for
@@ -153,6 +156,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ClaimPrefix:     cmp.Or(getenv("HPCGATE_CLAIM_PREFIX"), DefaultClaimPrefix),
 		ClaimDir:        getenv("HPCGATE_CLAIM_DIR"),
 	}
+	c.OSSRegion = cmp.Or(getenv("HPCGATE_OSS_REGION"), c.Region)
 	if s := strings.TrimSpace(getenv("HPCGATE_JWT_ALGORITHMS")); s != "" {
 		for _, a := range strings.Split(s, ",") {
 			if a = strings.TrimSpace(a); a != "" {
@@ -232,6 +236,20 @@ func (c Config) validate() error {
 		u, err := url.Parse(c.EHPCEndpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
 			errs = append(errs, fmt.Errorf("HPCGATE_EHPC_ENDPOINT: want a URL such as https://ehpc.example.internal, got %q", c.EHPCEndpoint))
+		}
+	}
+	if !regionRE.MatchString(c.OSSRegion) {
+		errs = append(errs, fmt.Errorf("HPCGATE_OSS_REGION: %q is not a region id", c.OSSRegion))
+	}
+	if c.OSSEndpoint != "" {
+		u, err := url.Parse(c.OSSEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			errs = append(errs, fmt.Errorf("HPCGATE_OSS_ENDPOINT: want a URL such as https://oss-cn-hangzhou.aliyuncs.com, got %q", c.OSSEndpoint))
+		}
+	}
+	if strings.HasPrefix(strings.ToLower(c.BundleURL), "oss://") {
+		if _, _, err := oss.ParseURL(c.BundleURL); err != nil {
+			errs = append(errs, fmt.Errorf("HPCGATE_POLICY_BUNDLE_URL: %w", err))
 		}
 	}
 	if c.PoliciesDir != "" && c.BundleURL != "" {

@@ -46,6 +46,10 @@ type Server struct {
 	// Policy reports what the set in force holds (revision and counts),
 	// false when none is loaded; /healthz shows it.
 	Policy func() (policy.Stats, bool)
+	// Bundle reports on the policy bundle (source, last check, last
+	// error, how stale the set in force is); nil when policy does not
+	// come from a bundle. /healthz shows it under "bundle".
+	Bundle func() any
 	// Extra routes, for local mode's POST /invoke.
 	Extra map[string]http.Handler
 }
@@ -142,6 +146,9 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		if st, ok := s.Policy(); ok {
 			body["policy"] = st
 		}
+	}
+	if s.Bundle != nil {
+		body["bundle"] = s.Bundle()
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -1,6 +1,6 @@
 // Package bundle keeps the gateway's policy set in step with an OPA bundle
-// (the tar.gz that `opa build -b` writes) kept in a local file or behind an
-// http(s) URL, such as an OSS object.
+// (the tar.gz that `opa build -b` writes) kept in OSS (oss://bucket/key),
+// in a local file or behind an http(s) URL.
 //
 // A bundle replaces the embedded governance entirely: its data document
 // (what `opa build` makes of the data.json files) is the governance data
@@ -43,19 +43,24 @@
 // "bundle missing .signatures.json file".) testdata/opa-cli holds a bundle
 // built this way, which the tests load.
 //
-// Upload it, for instance to OSS:
+// Upload it to OSS:
 //
 //	ossutil cp bundle.tar.gz oss://my-policy-bucket/hpcgate/bundle.tar.gz
 //
 // and configure the function:
 //
-//	HPCGATE_POLICY_BUNDLE_URL=https://my-policy-bucket.oss-cn-hangzhou.aliyuncs.com/hpcgate/bundle.tar.gz
+//	HPCGATE_POLICY_BUNDLE_URL=oss://my-policy-bucket/hpcgate/bundle.tar.gz
 //	HPCGATE_POLICY_BUNDLE_PUBLIC_KEY=<the PEM text of bundle-pub.pem, or a path to it>
 //	HPCGATE_POLICY_POLL_INTERVAL=60s
 //
-// The URL is fetched without credentials: the object must be readable by
-// the function (public-read, or a presigned URL valid for as long as the
-// function runs). The signature, not the transport, is what makes the
+// An oss:// source is read with the OSS SDK (function/internal/oss),
+// signed with the credentials FC hands each invocation, from the region's
+// internal endpoint unless HPCGATE_OSS_ENDPOINT names another; the
+// function's role needs oss:GetObject on exactly that object, and nothing
+// expires. An unchanged object costs one GET answered 304. An https URL (a
+// pre-signed OSS URL, or any server) is fetched as given, also with
+// If-None-Match; a pre-signed URL stops working when it expires, which the
+// refusal then says. The signature, not the transport, is what makes the
 // bundle trustworthy: production deployments must configure the public key.
 // Without one, unsigned bundles are accepted and a warning is logged at
 // start. With one, an unsigned bundle, a bundle signed by another key, or a

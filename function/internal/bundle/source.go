@@ -201,13 +201,27 @@ func (s *ossSource) String() string { return "oss://" + s.bucket + "/" + s.key }
 func (s *ossSource) fetch(ctx context.Context, etag string) (fetched, error) {
 	o, err := s.objects.Get(ctx, s.bucket, s.key, oss.GetOptions{IfNoneMatch: etag, MaxBytes: s.maxBytes})
 	if err != nil {
-		return fetched{}, err // an *oss.Error: it names the bucket, key and what the operator must fix
+		// The loader names the object; the reason says what to fix.
+		var oe *oss.Error
+		if errors.As(err, &oe) {
+			return fetched{}, &reasonError{reason: "GetObject: " + oe.Reason(), err: err}
+		}
+		return fetched{}, fmt.Errorf("GetObject: %w", err)
 	}
 	if o.NotModified {
 		return fetched{etag: etag, notModified: true}, nil
 	}
 	return fetched{data: o.Data, etag: o.ETag}, nil
 }
+
+// reasonError shows reason and unwraps to err.
+type reasonError struct {
+	reason string
+	err    error
+}
+
+func (e *reasonError) Error() string { return e.reason }
+func (e *reasonError) Unwrap() error { return e.err }
 
 type fileSource struct {
 	path     string

@@ -50,7 +50,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := fmt.Sprintf("oss %s oss://%s/%s: %s", e.Op, e.Bucket, e.Key, e.Message)
+	return fmt.Sprintf("oss %s oss://%s/%s: %s", e.Op, e.Bucket, e.Key, e.Reason())
+}
+
+// Reason is Error without the operation and object, for callers that name
+// the object themselves.
+func (e *Error) Reason() string {
+	s := e.Message
 	if e.OSSCode != "" {
 		s += fmt.Sprintf(" (OSS %d %s", e.Status, e.OSSCode)
 		if e.RequestID != "" {

@@ -280,3 +280,19 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 }
+
+func TestNoCredentials(t *testing.T) {
+	s, _ := setup(t)
+	c, err := oss.New(oss.Config{Region: osssim.DefaultRegion, Endpoint: s.Endpoint(),
+		Credentials: credentials.NewStaticAKCredentialsProvider("", "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Head(t.Context(), bucket, key)
+	if oss.CodeOf(err) != oss.CodeCredentials || !strings.Contains(err.Error(), "no credentials to call OSS with") {
+		t.Fatalf("without credentials: %v", err)
+	}
+	if n := s.Count(""); n != 0 {
+		t.Fatalf("%d requests reached OSS unsigned", n)
+	}
+}

@@ -17,8 +17,8 @@
 // operation, as test/ehpcsim does for E-HPC. Every answered request is kept
 // in a call log for assertions.
 //
-// Not modelled: bucket operations, listing, multipart, versioning, ACLs,
-// ranges (a Range header is ignored: the whole object is served),
-// (buckets are private), V1 signatures, V4 signed payloads (the SDK sends
-// UNSIGNED-PAYLOAD).
+// Not modelled: bucket operations, listing, multipart, versioning, ACLs
+// (buckets are private), ranges (a Range header is ignored: the whole
+// object is served), V1 signatures, V4 signed payloads (the SDK sends
+// UNSIGNED-PAYLOAD), RAM policy conditions (refused when set).
 package osssim

@@ -19,7 +19,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -64,11 +63,9 @@ type Client struct {
 	log      *slog.Logger
 }
 
-var regionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,40}$`)
-
 // New checks cfg and returns a Client; it calls nothing.
 func New(cfg Config) (*Client, error) {
-	if !regionRE.MatchString(cfg.Region) {
+	if !validName(cfg.Region, 2, 41) {
 		return nil, fmt.Errorf("oss: region %q: want lower-case letters, digits and '-'", cfg.Region)
 	}
 	c := &Client{timeout: cfg.Timeout, fallback: creds.NewFallback(cfg.Credentials), log: cfg.Logger}
@@ -283,7 +280,7 @@ func ParseURL(raw string) (bucket, key string, err error) {
 		return "", "", fmt.Errorf("oss: %q: want oss://bucket/key", raw)
 	}
 	bucket, key, _ = strings.Cut(rest, "/")
-	if !bucketRE.MatchString(bucket) {
+	if !validName(bucket, 3, 63) || strings.HasSuffix(bucket, "-") {
 		return "", "", fmt.Errorf("oss: %q: bucket %q: want 3-63 lower-case letters, digits and '-'", raw, bucket)
 	}
 	if key == "" || strings.ContainsAny(key, "?#") || len(key) > 1023 {
@@ -292,4 +289,18 @@ func ParseURL(raw string) (bucket, key string, err error) {
 	return bucket, key, nil
 }
 
-var bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+// validName reports whether s is min to max lower-case letters, digits
+// and '-', not starting with '-' (bucket names and region ids; no regexp,
+// to keep package init off the cold start).
+func validName(s string, min, max int) bool {
+	if len(s) < min || len(s) > max || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

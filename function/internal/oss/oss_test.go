@@ -296,3 +296,14 @@ func TestNoCredentials(t *testing.T) {
 		t.Fatalf("%d requests reached OSS unsigned", n)
 	}
 }
+
+func TestParseURLBucketRules(t *testing.T) {
+	for bucket, ok := range map[string]bool{
+		"abc": true, "a-b-c": true, "0gov": true, strings.Repeat("a", 63): true,
+		"ab": false, strings.Repeat("a", 64): false, "-abc": false, "abc-": false, "a_b": false, "a.b": false, "ABC": false,
+	} {
+		if _, _, err := oss.ParseURL("oss://" + bucket + "/k"); (err == nil) != ok {
+			t.Errorf("bucket %q: err %v, want ok=%t", bucket, err, ok)
+		}
+	}
+}

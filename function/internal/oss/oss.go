@@ -248,7 +248,7 @@ func (c *Client) PutIfAbsent(ctx context.Context, bucket, key string, data []byt
 		}
 		e := c.mapError(ctx, "PutObject", bucket, key, err)
 		if e.Code == CodeExists && attempt > 0 {
-			if m, herr := c.Head(ctx, bucket, key); herr == nil && strings.EqualFold(m.ETag, ours) {
+			if m, herr := c.Head(ctx, bucket, key); herr == nil && SameETag(m.ETag, ours) {
 				return m.ETag, nil
 			}
 			return "", e
@@ -259,6 +259,42 @@ func (c *Client) PutIfAbsent(ctx context.Context, bucket, key string, data []byt
 		last = err
 	}
 	return "", c.mapError(ctx, "PutObject", bucket, key, last)
+}
+
+// Put stores data at key, replacing any object there, and returns its
+// ETag. Like PutIfAbsent it is not retried by the SDK; it is retried here
+// when OSS refused it before storing (throttling, 5xx) or the connection
+// failed, since storing the same bytes twice leaves the same object.
+func (c *Client) Put(ctx context.Context, bucket, key string, data []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	noRetry := func(o *sdk.Options) { o.RetryMaxAttempts = sdk.Ptr(1) }
+	var last *Error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			case <-ctx.Done():
+				return "", last
+			}
+		}
+		res, err := c.sdk.PutObject(ctx, &sdk.PutObjectRequest{Bucket: &bucket, Key: &key, Body: bytes.NewReader(data)}, noRetry)
+		if err == nil {
+			return sdk.ToString(res.ETag), nil
+		}
+		last = c.mapError(ctx, "PutObject", bucket, key, err)
+		if !last.Retryable {
+			return "", last
+		}
+	}
+	return "", last
+}
+
+// SameETag reports whether two ETags name the same content: OSS sends
+// them quoted and upper-case, event notifications may carry them bare.
+func SameETag(a, b string) bool {
+	a, b = strings.Trim(a, `"`), strings.Trim(b, `"`)
+	return a != "" && strings.EqualFold(a, b)
 }
 
 // Delete removes an object; a missing object is not an error (OSS answers

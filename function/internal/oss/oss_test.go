@@ -307,3 +307,39 @@ func TestParseURLBucketRules(t *testing.T) {
 		}
 	}
 }
+
+func TestPutOverwrites(t *testing.T) {
+	s, c := setup(t)
+	ctx := fcContext(t, stsAK, stsSecret, stsToken)
+	if _, err := c.Put(ctx, bucket, "state/x", []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	s.Inject(osssim.Fault{Op: "PutObject", Code: osssim.CodeSlowDown})
+	etag, err := c.Put(ctx, bucket, "state/x", []byte("two"))
+	if err != nil || etag != osssim.ETagOf([]byte("two")) {
+		t.Fatalf("overwrite after throttling: %s %v", etag, err)
+	}
+	if data, _, _ := s.Get(bucket, "state/x"); string(data) != "two" {
+		t.Fatalf("stored %q", data)
+	}
+	s.Inject(osssim.Fault{Op: "PutObject", Code: osssim.CodeSlowDown, Times: 3})
+	if _, err := c.Put(ctx, bucket, "state/x", []byte("three")); oss.CodeOf(err) != oss.CodeThrottled {
+		t.Fatalf("throttled three times: %v", err)
+	}
+}
+
+func TestSameETag(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{`"5EB63BBBE01EEED093CB22BB8F5ACDC3"`, `5eb63bbbe01eeed093cb22bb8f5acdc3`, true},
+		{`"5EB63BBBE01EEED093CB22BB8F5ACDC3"`, `"5EB63BBBE01EEED093CB22BB8F5ACDC3"`, true},
+		{`"5EB6"`, `"5EB7"`, false},
+		{``, `""`, false},
+	} {
+		if got := oss.SameETag(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameETag(%s, %s) = %t", tc.a, tc.b, got)
+		}
+	}
+}

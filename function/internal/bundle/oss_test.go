@@ -92,6 +92,9 @@ func TestOSSSourceFollowsTheObject(t *testing.T) {
 	l, _ := newLoader(t, Config{Source: ossURL, PublicKey: string(key.pub), OSS: c}, e)
 	compiles := countCompiles(l)
 	ctx := invocation(t)
+	if st := l.Status(); st.StaleSeconds != nil || !st.LastSuccess.IsZero() {
+		t.Fatalf("staleness before any check: %+v", st)
+	}
 
 	if err := l.Load(ctx); err != nil {
 		t.Fatal(err)

@@ -106,6 +106,7 @@ type Loader struct {
 	digest     string     // sha256 of the bundle in force
 	refused    string     // sha256 of the last refused bundle
 	refusedErr error
+	refusedTag string // ETag of the last refused bundle: asked for next, so an unchanged bad upload costs a 304
 
 	inflight  atomic.Bool
 	lastCheck atomic.Int64 // unix nanoseconds
@@ -184,11 +185,19 @@ func (l *Loader) Load(ctx context.Context) error {
 
 func (l *Loader) check(ctx context.Context) error {
 	in := l.inForce()
-	f, err := l.src.fetch(ctx, l.etag)
+	etag := l.etag
+	if l.refusedTag != "" {
+		etag = l.refusedTag
+	}
+	f, err := l.src.fetch(ctx, etag)
 	if err != nil {
 		err = fmt.Errorf("policy bundle %s: %w", l.src, err)
 		l.refuse(in, "policy bundle check failed", err)
 		return err
+	}
+	if f.notModified && l.refusedTag != "" && etag == l.refusedTag {
+		l.refuse(in, "policy bundle refused", l.refusedErr)
+		return l.refusedErr
 	}
 	if f.notModified {
 		l.log.Debug("policy bundle unchanged", "source", l.src.String(), "revision", in, "notModified", true)
@@ -197,12 +206,13 @@ func (l *Loader) check(ctx context.Context) error {
 	sum := sha256.Sum256(f.data)
 	digest := hex.EncodeToString(sum[:])
 	if digest == l.digest && l.engine.Current() != nil {
-		l.etag = f.etag
+		l.etag, l.refusedTag = f.etag, ""
 		l.log.Debug("policy bundle unchanged", "source", l.src.String(), "revision", in)
 		return nil
 	}
 	if digest == l.refused {
 		// The same bytes were refused before; refusing is deterministic.
+		l.refusedTag = f.etag
 		l.refuse(in, "policy bundle refused", l.refusedErr)
 		return l.refusedErr
 	}
@@ -210,14 +220,14 @@ func (l *Loader) check(ctx context.Context) error {
 	if err != nil {
 		err = fmt.Errorf("policy bundle %s: %w", l.src, err)
 		if ctx.Err() == nil {
-			l.refused, l.refusedErr = digest, err
+			l.refused, l.refusedErr, l.refusedTag = digest, err, f.etag
 		}
 		l.refuse(in, "policy bundle refused", err)
 		return err
 	}
 	l.engine.Swap(set)
 	l.etag, l.digest = f.etag, digest
-	l.refused, l.refusedErr = "", nil
+	l.refused, l.refusedErr, l.refusedTag = "", nil, ""
 	l.stmu.Lock()
 	l.status.LastChange = time.Now()
 	l.stmu.Unlock()

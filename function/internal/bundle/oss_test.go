@@ -135,6 +135,25 @@ func TestOSSSourceFollowsTheObject(t *testing.T) {
 	if st.Revision != "bundle:r2" || st.LastError == "" || st.StaleSeconds == nil || st.Source != ossURL {
 		t.Fatalf("status after a refused bundle: %+v", st)
 	}
+	// The refused upload, unchanged, costs a 304 too, and stays refused.
+	if err := l.Load(ctx); err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+		t.Fatalf("refused bundle, polled again: %v", err)
+	}
+	if g := lastGet(t, s); g.Status != http.StatusNotModified {
+		t.Fatalf("polling an unchanged refused bundle: %+v, want 304", g)
+	}
+	// Putting r2 back, or publishing a good r3, ends the refusal.
+	s.Put(ossBucket, ossKey, build(t, govLs, nil, "r2", key.priv))
+	if err := l.Load(ctx); err != nil || l.Status().LastError != "" {
+		t.Fatalf("r2 back: %v", err)
+	}
+	s.Put(ossBucket, ossKey, build(t, govEcho, nil, "r3", key.priv))
+	if err := l.Load(ctx); err != nil || e.Current().Revision() != "bundle:r3" {
+		t.Fatalf("r3: %v, revision %s", err, e.Current().Revision())
+	}
+	if compiles.Load() != 3 {
+		t.Fatalf("compiled %d times, want 3 (r1, r2, r3: the tampered one fails verification first)", compiles.Load())
+	}
 }
 
 func TestOSSSourceErrorsKeepTheSetAndNameTheProblem(t *testing.T) {

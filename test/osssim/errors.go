@@ -56,7 +56,7 @@ var errorSpecs = map[string]errorSpec{
 	CodeMethodNotAllowed:      {http.StatusMethodNotAllowed, "The specified method is not allowed against this resource.", "0001-00000002"},
 	CodeInternalError:         {http.StatusInternalServerError, "We encountered an internal error. Please try again.", "0001-00000003"},
 	CodeServiceUnavailable:    {http.StatusServiceUnavailable, "Please reduce your request rate.", "0001-00000004"},
-	CodeSlowDown:              {http.StatusServiceUnavailable, "Please reduce your request rate.", "0001-00000005"},
+	CodeSlowDown:              {http.StatusServiceUnavailable, "Please reduce your request rate.", "0004-00000302"}, // doc (QPS limit exceeded; the code's name is unconfirmed)
 }
 
 // apiError is one error answer.

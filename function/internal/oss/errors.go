@@ -188,8 +188,9 @@ func (c *Client) mapService(ctx context.Context, e *Error, se *sdk.ServiceError)
 		switch {
 		case se.StatusCode == http.StatusTooManyRequests || se.StatusCode == http.StatusServiceUnavailable ||
 			se.Code == "SlowDown" || se.Code == "QpsLimitExceeded" || se.Code == "Throttling":
+			// OSS denies requests over the QPS limit with 503.
 			e.Code, e.Retryable = CodeThrottled, true
-			e.Message = "OSS is throttling requests: " + se.Message
+			e.Message = "OSS is throttling requests (or briefly unavailable); retry later: " + se.Message
 		case se.StatusCode >= 500:
 			e.Code, e.Retryable = CodeUnavailable, true
 			e.Message = "OSS failed: " + se.Message

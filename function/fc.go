@@ -13,6 +13,7 @@ import (
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/config"
+	"github.com/hpcgate/hpcgate/function/internal/creds"
 	"github.com/hpcgate/hpcgate/function/internal/fchandler"
 )
 
@@ -72,6 +73,9 @@ func runFC(getenv func(string) string) int {
 	})
 	h := gw.events()
 	fc.Start(func(ctx context.Context, raw []byte) (any, error) {
+		// One read of FC's per-invocation context; every goroutine of the
+		// invocation then reads the copy (see creds.WithInvocation).
+		ctx = creds.WithInvocation(ctx)
 		await(ctx)
 		if gw.bundles != nil {
 			gw.bundles.MaybeRefresh(ctx)

@@ -67,11 +67,40 @@ func MaskID(id string) string {
 // invocation; a background task started from one keeps its values
 // (context.WithoutCancel).
 func FromContext(ctx context.Context) (Credentials, bool) {
-	fc, ok := fccontext.FromContext(ctx)
-	if !ok || fc == nil {
-		return Credentials{}, false
+	if c, ok := ctx.Value(invocationKey{}).(Credentials); ok {
+		return c, c.Valid()
 	}
-	c := Credentials{AccessKeyID: fc.Credentials.AccessKeyId, AccessKeySecret: fc.Credentials.AccessKeySecret, SecurityToken: fc.Credentials.SecurityToken}
+	return fromFC(ctx)
+}
+
+// invocationKey holds the Credentials WithInvocation copied.
+type invocationKey struct{}
+
+// WithInvocation copies the credentials of ctx's FC invocation into ctx as
+// a plain value. fccontext.FromContext writes to the invocation's shared
+// FcContext on every call, so goroutines of one invocation (a background
+// policy poll beside the request) must not all call it: the FC entry calls
+// this once, and FromContext then reads the copy.
+func WithInvocation(ctx context.Context) context.Context {
+	c, ok := fromFC(ctx)
+	if !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, invocationKey{}, c)
+}
+
+// fcMu serializes this package's calls into fccontext.FromContext (see
+// WithInvocation).
+var fcMu sync.Mutex
+
+func fromFC(ctx context.Context) (Credentials, bool) {
+	fcMu.Lock()
+	fc, ok := fccontext.FromContext(ctx)
+	var c Credentials
+	if ok && fc != nil {
+		c = Credentials{AccessKeyID: fc.Credentials.AccessKeyId, AccessKeySecret: fc.Credentials.AccessKeySecret, SecurityToken: fc.Credentials.SecurityToken}
+	}
+	fcMu.Unlock()
 	return c, c.Valid()
 }
 

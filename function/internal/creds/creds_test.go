@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
@@ -68,3 +69,25 @@ type failing struct{}
 
 func (failing) GetCredentials() (*credentials.Credentials, error) { return nil, errNoKeys }
 func (failing) GetProviderName() string                           { return "failing" }
+
+// TestConcurrentReadsOfOneInvocation: goroutines of one invocation read
+// its credentials at once (run with -race).
+func TestConcurrentReadsOfOneInvocation(t *testing.T) {
+	fc := fccontext.NewContext(t.Context(), &fccontext.FcContext{RequestID: "r", Credentials: fccontext.Credentials{AccessKeyId: "STS.inv", AccessKeySecret: "s", SecurityToken: "t"}})
+	for name, ctx := range map[string]context.Context{"raw FC context": fc, "WithInvocation": WithInvocation(fc)} {
+		t.Run(name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Go(func() {
+					if c, ok := FromContext(ctx); !ok || c.AccessKeyID != "STS.inv" {
+						t.Errorf("got %v %t", c, ok)
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+	if got := WithInvocation(t.Context()); got != t.Context() {
+		t.Error("WithInvocation changed a context without FC credentials")
+	}
+}

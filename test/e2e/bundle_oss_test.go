@@ -113,6 +113,7 @@ func TestPolicyBundleFromOSS(t *testing.T) {
 		"HPCGATE_POLICY_POLL_INTERVAL=1s",
 		"HPCGATE_OSS_ENDPOINT=" + ossEndpoint,
 		"HPCGATE_ACCOUNT_ID=123456",
+		"HPCGATE_EVENTS=http,invoke",
 	})
 	if err != nil {
 		t.Fatal(err)

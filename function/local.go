@@ -109,7 +109,8 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 	}
 	log := audit.NewLogger(stderr, cfg.LogLevel)
 
-	var opt options
+	// Seals made with a random key open only while this process runs.
+	opt := options{anyOwnerKey: true}
 	if cfg.EHPCEndpoint == "" {
 		sc := simulator.DefaultConfig()
 		nodes := simulator.NodeIDs(f.nodes)

@@ -54,7 +54,8 @@ func TestDecisions(t *testing.T) {
 		"allow-operator-with-mfa":      {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"systemctl status slurmd"`, ""), 0},
 		"deny-operator-without-mfa":    {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": false}`, `"systemctl status slurmd"`, ""), 2},
 		"allow-ingest-pipeline":        {`{"principal": {"type": "service", "id": "oss:raw-data"}, "request": {"clusterId": "ehpc-hz-abc", "command": "/opt/pipelines/ingest.sh -- 'incoming/day 1.csv'", "workingDir": "/data", "timeout": 600}, "trigger": "oss", "region": "cn-hangzhou", "account": "123456", "context": {"currentTime": "2026-03-02T01:00:00Z"}}`, 0},
-		"allow-list-results":           {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 0},
+		"allow-list-results":           {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "commandOwner": "user:alice", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 0},
+		"deny-list-others-results":     {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "commandOwner": "user:olga", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 2},
 		"deny-list-results-implicitly": {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, "context": {"currentTime": "2026-03-02T01:00:00Z"}, "region": "cn-hangzhou", "account": "123456"}`, 2},
 	}
 	for name, tc := range tests {
@@ -107,7 +108,7 @@ func TestBatch(t *testing.T) {
 		invoke(researcher, `"squeue -u alice"`, ""),
 		`{"principal": `,
 		invoke(researcher, `"squeue > /tmp/x"`, ""),
-		`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`,
+		`{` + researcher + `, "action": "ehpc:ListInvocationResults", "commandOwner": "user:alice", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`,
 		`{"request": {"clusterId": "c", "command": "ls"}}`,
 	}, "\n") + "\n"
 	out, errOut, code := run(t, stdin, "--batch")

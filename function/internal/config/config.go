@@ -69,7 +69,38 @@ type Config struct {
 	LogLevel        slog.Level    // HPCGATE_LOG_LEVEL: debug, info, warn, error
 	DecisionDetail  string        // HPCGATE_DECISION_DETAIL: full (default) or reasons
 	DeadlineSlack   time.Duration // time kept back from FC's deadline to answer in
+
+	// OwnerKey (HPCGATE_OWNER_KEY) seals who started each command:
+	// comma-separated base64 keys of at least 32 bytes, the first signs;
+	// OwnerKeyOff to run without command owners; "" is refused in FC and
+	// means a random key in local mode.
+	OwnerKey Secret
+	// Debug is DEBUG, which the Alibaba Cloud SDK reads by itself; the
+	// E-HPC client refuses to start when it names "sdk".
+	Debug string
 }
+
+// OwnerKeyOff as HPCGATE_OWNER_KEY runs without command owners: no
+// command has one, so statements that grant a principal its own commands
+// never match.
+const OwnerKeyOff = "off"
+
+// Secret is a configuration value that must never be printed or logged.
+type Secret string
+
+// String hides s from fmt.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides s from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue hides s from log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Vars lists every variable Load reads, for docs and the s.yaml check.
 var Vars = []string{
@@ -81,6 +112,7 @@ var Vars = []string{
 	"HPCGATE_MAX_BODY_BYTES", "HPCGATE_OUTPUT_CAP", "HPCGATE_INVOKE_PRINCIPAL", "HPCGATE_LOG_LEVEL",
 	"HPCGATE_DECISION_DETAIL",
 	"HPCGATE_EVENTS", "HPCGATE_HTTPS_ONLY", "HPCGATE_VERIFY_OBJECTS", "HPCGATE_OSS_ENDPOINT",
+	"HPCGATE_OWNER_KEY",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -137,6 +169,8 @@ func Load(getenv func(string) string) (Config, error) {
 		BundlePublicKey: getenv("HPCGATE_POLICY_BUNDLE_PUBLIC_KEY"),
 		InvokePrincipal: cmp.Or(getenv("HPCGATE_INVOKE_PRINCIPAL"), DefaultInvokePrinc),
 		DeadlineSlack:   DefaultDeadlineSlack,
+		OwnerKey:        Secret(strings.TrimSpace(getenv("HPCGATE_OWNER_KEY"))),
+		Debug:           getenv("DEBUG"),
 	}
 	if s := strings.TrimSpace(getenv("HPCGATE_JWT_ALGORITHMS")); s != "" {
 		for _, a := range strings.Split(s, ",") {

@@ -46,6 +46,7 @@ type commander interface {
 	Wait(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
 	Results(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
 	FindMarked(ctx context.Context, clusterID, marker string) (hpcgate.MarkSearch, error)
+	FindCommand(ctx context.Context, clusterID, commandID string) (hpcgate.ListedCommand, bool, error)
 }
 
 // Options bound what a request may ask for and say where it runs.
@@ -57,8 +58,12 @@ type Options struct {
 	MaxWait         time.Duration
 	DeadlineSlack   time.Duration // kept back from the context deadline to answer in
 	Analyze         func(command string) (hpcgate.Analysis, error)
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Owners seals who starts each command on its marker line and opens
+	// the seal when its results are read (hpcgate:CommandOwner); nil:
+	// no command has an owner.
+	Owners sealer
+	Logger *slog.Logger
+	Now    func() time.Time
 	// DecisionDetail is how much of a decision the caller sees: DetailFull
 	// ("" too) or DetailReasons.
 	DecisionDetail string
@@ -113,6 +118,9 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 	if err != nil {
 		return g.fail(&rec, res, hpcgate.StatusInvalid, err)
 	}
+	if err := copiedMarker(an); err != nil {
+		return g.fail(&rec, res, hpcgate.StatusInvalid, err)
+	}
 	// From here on the request is the one the policy sees and E-HPC runs.
 	req.Command = an.Canonical
 	rec.Request = &req
@@ -130,7 +138,7 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 	// audit record keep the canonical form.
 	wire := req
 	var marker, why string
-	wire.Command, marker, why = g.mark(an)
+	wire.Command, marker, why = g.mark(an, req.ClusterID, c.Principal.Owner())
 	inv, err := g.cmd.Invoke(ctx, wire)
 	if err != nil && lostAnswer(err) {
 		// Found, the invocation goes on as if its answer had arrived.
@@ -164,7 +172,9 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 }
 
 // Status reports a command's status and output to a principal allowed
-// ehpc:ListInvocationResults on its cluster.
+// ehpc:ListInvocationResults on its cluster. The policy learns the
+// command's verified owner (hpcgate:CommandOwner, hpcgate:OwnCommand), so
+// that it can grant a principal its own commands only.
 func (g *Gate) Status(ctx context.Context, c Call, commandID string) (res hpcgate.Result) {
 	rec := audit.Record{Principal: c.Principal, Trigger: c.Trigger, Action: hpcgate.ActionListResults, Started: g.opt.Now()}
 	defer g.finish(ctx, &rec, &res)
@@ -178,7 +188,13 @@ func (g *Gate) Status(ctx context.Context, c Call, commandID string) (res hpcgat
 	}
 	rec.Request = &req
 	res.CommandID = commandID
-	if !g.authorize(ctx, g.query(c, req, nil, hpcgate.ActionListResults), &rec, &res) {
+	owner, err := g.commandOwner(ctx, req.ClusterID, commandID)
+	if err != nil {
+		return g.fail(&rec, res, hpcgate.StatusError, err)
+	}
+	q := g.query(c, req, nil, hpcgate.ActionListResults)
+	q.CommandOwner = owner
+	if !g.authorize(ctx, q, &rec, &res) {
 		return res
 	}
 	out, err := g.cmd.Results(ctx, req.ClusterID, commandID)

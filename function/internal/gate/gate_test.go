@@ -28,9 +28,12 @@ func (f *fakeAuth) Decide(_ context.Context, q policy.Query) (hpcgate.Decision, 
 }
 
 type fakeCmd struct {
-	invoke  func(r hpcgate.Request) (ehpc.Invocation, error)
-	wait    func(ctx context.Context) (ehpc.Outcome, error)
-	find    func(marker string) (ehpc.MarkSearch, error) // nil: nothing listed
+	invoke func(r hpcgate.Request) (ehpc.Invocation, error)
+	wait   func(ctx context.Context) (ehpc.Outcome, error)
+	find   func(marker string) (ehpc.MarkSearch, error) // nil: nothing listed
+	// listed answers FindCommand; nil: E-HPC lists what was invoked,
+	// under the id started gives.
+	listed  func(commandID string) (ehpc.Command, bool, error)
 	invoked []hpcgate.Request
 	waited  int
 	waitIDs []string
@@ -54,6 +57,17 @@ func (f *fakeCmd) FindMarked(_ context.Context, _, marker string) (ehpc.MarkSear
 		return ehpc.MarkSearch{}, nil
 	}
 	return f.find(marker)
+}
+
+func (f *fakeCmd) FindCommand(_ context.Context, _, commandID string) (ehpc.Command, bool, error) {
+	if f.listed != nil {
+		return f.listed(commandID)
+	}
+	if len(f.invoked) == 0 {
+		return ehpc.Command{}, false, nil
+	}
+	last := f.invoked[len(f.invoked)-1]
+	return ehpc.Command{CommandID: commandID, Content: last.Command, WorkingDir: last.WorkingDir, Timeout: last.Timeout}, true, nil
 }
 
 func (f *fakeCmd) Results(ctx context.Context, _, _ string) (ehpc.Outcome, error) { return f.wait(ctx) }

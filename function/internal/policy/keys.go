@@ -51,6 +51,8 @@ var conditionKeys = map[string]keySpec{
 	"acs:SecureTransport":      {keyBool, false},
 	"acs:CurrentTime":          {keyDate, false},
 	"acs:MFAPresent":           {keyBool, false},
+	"hpcgate:CommandOwner":     {keyString, false},
+	"hpcgate:OwnCommand":       {keyBool, false},
 }
 
 // Resource returns the resource ARN of a request on a cluster.
@@ -256,6 +258,14 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	}
 	if q.Principal.MFA != nil {
 		put("acs:MFAPresent", ast.InternedTerm(*q.Principal.MFA))
+	}
+	// A read knows whose command it reads: hpcgate:CommandOwner when a
+	// seal proves it, and always whether it is the requester's own.
+	if q.Action == hpcgate.ActionListResults {
+		if q.CommandOwner != "" {
+			put("hpcgate:CommandOwner", ast.StringTerm(q.CommandOwner))
+		}
+		put("hpcgate:OwnCommand", ast.InternedTerm(q.CommandOwner != "" && q.CommandOwner == q.Principal.Owner()))
 	}
 
 	in := ast.NewObjectWithCapacity(shape.fieldCount())

@@ -241,6 +241,10 @@ func waitHTTP(ctx context.Context, url string) error {
 
 // ---- cold start ----------------------------------------------------------
 
+// benchOwnerKey is the owner-sealing secret of the benchmarked function
+// (FC refuses to start without one).
+const benchOwnerKey = "YmVuY2ggb3duZXIga2V5LCAzMiBieXRlcyBvciBtb3JlIQ=="
+
 // coldStart alternates cold starts of the gateway and of hello-world under
 // the FC runtime-API emulator: exec to the first answer. The gateway gets
 // a direct-invoke dry run, so it compiles its embedded policies, analyses
@@ -248,7 +252,7 @@ func waitHTTP(ctx context.Context, url string) error {
 func coldStart(ctx context.Context, s settings, gateway, hello string) ([]row, error) {
 	logf("cold start: %d alternating runs each", s.coldStarts)
 	payload := []byte(`{"clusterId":"ehpc-hz-demo01","command":"squeue -u alice","dryRun":true}`)
-	env := []string{"HPCGATE_LOG_LEVEL=error", "HPCGATE_ACCOUNT_ID=123456", "HPCGATE_EVENTS=invoke"}
+	env := []string{"HPCGATE_LOG_LEVEL=error", "HPCGATE_ACCOUNT_ID=123456", "HPCGATE_EVENTS=invoke", "HPCGATE_OWNER_KEY=" + benchOwnerKey}
 	var gw, hw []time.Duration
 	for i := range s.coldStarts {
 		order := []bool{i%2 == 0, i%2 != 0}

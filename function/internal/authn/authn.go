@@ -307,6 +307,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (hpcgate.Principal,
 	// The payload is decoded as a JSON object, never handed back to a
 	// format-guessing parser, so a signed payload cannot smuggle a nested
 	// unverified token.
+	if err := checkClaims(payload); err != nil {
+		return hpcgate.Principal{}, invalid(err)
+	}
 	tok := jwt.New()
 	if err := json.Unmarshal(payload, tok); err != nil {
 		return hpcgate.Principal{}, invalid(fmt.Errorf("claims: %w", err))

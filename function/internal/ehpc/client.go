@@ -164,21 +164,13 @@ func parseEndpoint(raw string) (scheme, host string, err error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !hpcgate.IsLoopbackHost(u.Hostname()) {
 			return "", "", fmt.Errorf("ehpc: endpoint %q: plain http is allowed only for a loopback host; use https", raw)
 		}
 	default:
 		return "", "", fmt.Errorf("ehpc: endpoint %q: scheme must be https (or http for a loopback host)", raw)
 	}
 	return u.Scheme, u.Host, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newTransport returns the transport shared by all pooled SDK clients for

@@ -29,7 +29,7 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
@@ -364,9 +364,19 @@ func (g *Gate) validate(r hpcgate.Request) error {
 			return hpcgate.Invalid("workingDir: longer than %d bytes", maxWorkingDir)
 		case !strings.HasPrefix(wd, "/"):
 			return hpcgate.Invalid("workingDir: want an absolute path")
-		case strings.IndexFunc(wd, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) >= 0:
-			return hpcgate.Invalid("workingDir: holds a control character")
-		case path.Clean(wd) != wd && path.Clean(wd)+"/" != wd:
+		case !utf8.ValidString(wd):
+			return hpcgate.Invalid("workingDir: not valid UTF-8")
+		case strings.ContainsAny(wd, "\n\t\uFFFD"):
+			return hpcgate.Invalid("workingDir: holds a line break, a tab or U+FFFD")
+		}
+		// The characters a command may not hold (bidi overrides, zero-width
+		// and control characters) are refused in its directory too.
+		for _, r := range wd {
+			if why := hpcgate.ForbiddenRune(r); why != "" {
+				return hpcgate.Invalid("workingDir: %s U+%04X is not allowed", why, r)
+			}
+		}
+		if path.Clean(wd) != wd && path.Clean(wd)+"/" != wd {
 			return hpcgate.Invalid("workingDir: want a clean path (no ., .. or //)")
 		}
 	}

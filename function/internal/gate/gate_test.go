@@ -162,6 +162,27 @@ func TestRun(t *testing.T) {
 		"working dir climbing out": {
 			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data/../etc"}, decide: allow, invoke: started, waitFn: finished,
 			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a bidi override": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/tmp/\u202edcba"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a zero-width space": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\u200b"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a line separator": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\u2028x"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a newline": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\nx"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a C1 control": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\u0085"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with invalid UTF-8": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\xff"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir in another script is fine": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data/数据/zoë", Timeout: 1}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusSucceeded, wantHTTP: 200, wantDecide: true, wantInvoke: true},
 		"too many nodes": {
 			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", InstanceIDs: []string{"i-1", "i-2", "i-3", "i-4", "i-5"}}, decide: allow, invoke: started, waitFn: finished,
 			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},

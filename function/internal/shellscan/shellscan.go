@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -280,27 +279,8 @@ func validate(command string) error {
 }
 
 // forbidden names the class of a character no command may contain, or
-// returns "". These characters either do nothing useful in a shell command
-// or make what a reader sees differ from what runs.
-func forbidden(r rune) string {
-	switch {
-	case r == 0:
-		return "NUL byte"
-	case r == '\r':
-		return "carriage return"
-	case r < 0x20 && r != '\t' && r != '\n':
-		return "control character"
-	case r == 0x7f:
-		return "control character DEL"
-	case r >= 0x80 && r <= 0x9f:
-		return "C1 control character"
-	case r == 0x2028 || r == 0x2029:
-		return "line or paragraph separator"
-	case unicode.Is(unicode.Cf, r):
-		return "invisible format character"
-	}
-	return ""
-}
+// returns "" (hpcgate.ForbiddenRune: working directories obey the same rule).
+func forbidden(r rune) string { return hpcgate.ForbiddenRune(r) }
 
 func charError(line, col, offset int, format string, args ...any) error {
 	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command at %d:%d (byte %d): %s",

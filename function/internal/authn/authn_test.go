@@ -174,8 +174,11 @@ func assertAuthError(t *testing.T, err error, status int, msg, token string) {
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v (%T) is not *hpcgate.Error", err, err)
 	}
-	if e.Code != hpcgate.CodeUnauthenticated || e.Status != status || e.Source != hpcgate.SourceGate || e.Message != msg {
-		t.Errorf("error = %+v, want code %s status %d message %q", e.Body(), hpcgate.CodeUnauthenticated, status, msg)
+	// A key set that cannot be loaded is the identity provider's fault,
+	// not the caller's: AuthenticationUnavailable, 503.
+	code := map[bool]string{true: hpcgate.CodeAuthUnavailable, false: hpcgate.CodeUnauthenticated}[status == http.StatusServiceUnavailable]
+	if e.Code != code || e.Status != status || e.Source != hpcgate.SourceGate || e.Message != msg {
+		t.Errorf("error = %+v, want code %s status %d message %q", e.Body(), code, status, msg)
 	}
 	assertNoToken(t, token, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", e.Body()))
 	t.Logf("cause: %v", e.Err)

@@ -82,7 +82,8 @@ func (h *Handler) Invoke(ctx context.Context, raw []byte) (any, error) {
 func Response(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(hpcgate.Result{Status: hpcgate.StatusError, Error: hpcgate.AsError(err).Body()})
+		e := hpcgate.AsError(err)
+		b, _ = json.Marshal(hpcgate.Result{Status: hpcgate.ResultStatus(e), Error: e.Body()})
 	}
 	return b
 }

@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path"
 	"strings"
 	"time"
@@ -111,15 +110,15 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 	req := c.Request
 	res.Request = &req
 	if err := g.validate(req); err != nil {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, err)
+		return g.fail(&rec, res, err)
 	}
 	req = req.WithDefaults()
 	an, err := g.opt.Analyze(req.Command)
 	if err != nil {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, err)
+		return g.fail(&rec, res, err)
 	}
 	if err := copiedMarker(an); err != nil {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, err)
+		return g.fail(&rec, res, err)
 	}
 	// From here on the request is the one the policy sees and E-HPC runs.
 	req.Command = an.Canonical
@@ -146,7 +145,7 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 		inv, err = g.recoverInvocation(ctx, req, marker, why, err)
 	}
 	if err != nil {
-		return g.fail(&rec, res, hpcgate.StatusError, err)
+		return g.fail(&rec, res, err)
 	}
 	res.CommandID, res.RequestID, res.InstanceIDs = inv.CommandID, inv.RequestID, inv.InstanceIDs
 	res.Status = hpcgate.StatusAccepted
@@ -181,16 +180,16 @@ func (g *Gate) Status(ctx context.Context, c Call, commandID string) (res hpcgat
 	req := hpcgate.Request{ClusterID: c.Request.ClusterID}
 	res.Request = &req
 	if !clusterRE.MatchString(req.ClusterID) {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, hpcgate.Invalid("clusterId: want an E-HPC cluster id such as ehpc-hz-abc123"))
+		return g.fail(&rec, res, hpcgate.Invalid("clusterId: want an E-HPC cluster id such as ehpc-hz-abc123"))
 	}
 	if !commandRE.MatchString(commandID) {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, hpcgate.Invalid("commandId: want an E-HPC command id such as c-hz01v8vudql1234"))
+		return g.fail(&rec, res, hpcgate.Invalid("commandId: want an E-HPC command id such as c-hz01v8vudql1234"))
 	}
 	rec.Request = &req
 	res.CommandID = commandID
 	owner, err := g.commandOwner(ctx, req.ClusterID, commandID)
 	if err != nil {
-		return g.fail(&rec, res, hpcgate.StatusError, err)
+		return g.fail(&rec, res, err)
 	}
 	q := g.query(c, req, nil, hpcgate.ActionListResults)
 	q.CommandOwner = owner
@@ -199,7 +198,7 @@ func (g *Gate) Status(ctx context.Context, c Call, commandID string) (res hpcgat
 	}
 	out, err := g.cmd.Results(ctx, req.ClusterID, commandID)
 	if err != nil {
-		return g.fail(&rec, res, hpcgate.StatusError, err)
+		return g.fail(&rec, res, err)
 	}
 	g.applyOutcome(&res, out)
 	return res
@@ -223,15 +222,7 @@ func (g *Gate) finish(ctx context.Context, rec *audit.Record, res *hpcgate.Resul
 // pipeline could start: an event that did not decode, a missing token.
 func (g *Gate) Reject(ctx context.Context, c Call, err error) hpcgate.Result {
 	rec := audit.Record{Principal: c.Principal, Trigger: c.Trigger, Route: c.Route, Action: hpcgate.ActionInvoke, Started: g.opt.Now()}
-	e := hpcgate.AsError(err)
-	status := hpcgate.StatusInvalid
-	switch {
-	case e.Code == hpcgate.CodeUnauthenticated:
-		status = hpcgate.StatusUnauthenticated
-	case e.Status >= 500:
-		status = hpcgate.StatusError
-	}
-	res := g.fail(&rec, hpcgate.Result{}, status, err)
+	res := g.fail(&rec, hpcgate.Result{}, err)
 	rec.Result = &res
 	audit.Log(ctx, g.opt.Logger, rec)
 	return res
@@ -244,13 +235,13 @@ func (g *Gate) authorize(ctx context.Context, q hpcgate.Query, rec *audit.Record
 	rec.Context, rec.Region, rec.Account = &q.Context, q.Region, q.Account
 	dec, err := g.auth.Decide(ctx, q)
 	if err != nil {
-		*res = g.fail(rec, *res, hpcgate.StatusError, policyUnavailable(err))
+		*res = g.fail(rec, *res, policyUnavailable(err))
 		return false
 	}
 	rec.Decision = &dec
 	res.Decision = g.shown(dec)
 	if !dec.Allow {
-		*res = g.fail(rec, *res, hpcgate.StatusDenied, denied())
+		*res = g.fail(rec, *res, denied())
 		return false
 	}
 	return true
@@ -269,12 +260,14 @@ func (g *Gate) shown(dec hpcgate.Decision) *hpcgate.ResultDecision {
 	return &hpcgate.ResultDecision{Allow: dec.Allow, Reasons: dec.Reasons, NearMisses: dec.NearMisses, Explanation: dec.Explanation}
 }
 
-func (g *Gate) fail(rec *audit.Record, res hpcgate.Result, status string, err error) hpcgate.Result {
+// fail ends res with err: its status is the error code's (hpcgate's one
+// table of codes).
+func (g *Gate) fail(rec *audit.Record, res hpcgate.Result, err error) hpcgate.Result {
 	e := hpcgate.AsError(err)
 	if e.Err != nil {
 		rec.InternalError = e.Err
 	}
-	res.Status = status
+	res.Status = hpcgate.ResultStatus(e)
 	res.Error = e.Body()
 	return res
 }
@@ -327,11 +320,11 @@ func policyUnavailable(err error) error {
 	if errors.As(err, &e) && e.Code == hpcgate.CodePolicyUnavailable {
 		return e
 	}
-	return &hpcgate.Error{Code: hpcgate.CodePolicyUnavailable, Message: "no policy decision could be made", Source: hpcgate.SourcePolicy, Status: http.StatusServiceUnavailable, Err: err}
+	return &hpcgate.Error{Code: hpcgate.CodePolicyUnavailable, Message: "no policy decision could be made", Source: hpcgate.SourcePolicy, Status: hpcgate.HTTPStatusOf(hpcgate.CodePolicyUnavailable), Err: err}
 }
 
 func denied() error {
-	return &hpcgate.Error{Code: hpcgate.CodePolicyDenied, Message: "the policy does not allow this request; see decision.reasons", Source: hpcgate.SourcePolicy, Status: http.StatusForbidden}
+	return &hpcgate.Error{Code: hpcgate.CodePolicyDenied, Message: "the policy does not allow this request; see decision.reasons", Source: hpcgate.SourcePolicy, Status: hpcgate.HTTPStatusOf(hpcgate.CodePolicyDenied)}
 }
 
 var (
@@ -396,20 +389,7 @@ func (g *Gate) validate(r hpcgate.Request) error {
 	return nil
 }
 
-// HTTPStatus is the HTTP status of a result for the HTTP trigger: 200 when
-// finished, 202 while accepted or running, the error's status otherwise.
-func HTTPStatus(r hpcgate.Result) int {
-	switch r.Status {
-	case hpcgate.StatusSucceeded, hpcgate.StatusPartial, hpcgate.StatusFailed, hpcgate.StatusTimedOut:
-		return http.StatusOK
-	case hpcgate.StatusAccepted, hpcgate.StatusRunning:
-		if r.CommandID == "" { // a dry run: decided, nothing started
-			return http.StatusOK
-		}
-		return http.StatusAccepted
-	}
-	if r.Error != nil && r.Error.HTTPStatus != 0 {
-		return r.Error.HTTPStatus
-	}
-	return http.StatusInternalServerError
-}
+// HTTPStatus is the HTTP status of a result for the HTTP trigger.
+//
+// Deprecated: use r.HTTPStatus(); kept for callers on other branches.
+func HTTPStatus(r hpcgate.Result) int { return r.HTTPStatus() }

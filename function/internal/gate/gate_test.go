@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -315,13 +314,22 @@ func TestStatusAuthorizesListResults(t *testing.T) {
 
 func TestRejectMapsStatus(t *testing.T) {
 	g := newGate(&fakeAuth{decide: allow}, &fakeCmd{}, &bytes.Buffer{})
-	res := g.Reject(t.Context(), Call{Trigger: "http"}, &hpcgate.Error{Code: hpcgate.CodeUnauthenticated, Message: "missing bearer token", Status: http.StatusUnauthorized, Source: hpcgate.SourceGate})
-	if res.Status != hpcgate.StatusUnauthenticated || HTTPStatus(res) != 401 {
-		t.Errorf("result = %+v", res)
-	}
-	res = g.Reject(t.Context(), Call{Trigger: "oss"}, hpcgate.Errorf(hpcgate.CodeInvalidEvent, 400, "not an event"))
-	if res.Status != hpcgate.StatusInvalid || HTTPStatus(res) != 400 {
-		t.Errorf("result = %+v", res)
+	for name, tt := range map[string]struct {
+		err        error
+		wantStatus string
+		wantHTTP   int
+	}{
+		"no token":                {hpcgate.Errorf(hpcgate.CodeUnauthenticated, "missing bearer token"), hpcgate.StatusUnauthenticated, 401},
+		"key set unavailable":     {hpcgate.Errorf(hpcgate.CodeAuthUnavailable, "token verification unavailable"), hpcgate.StatusError, 503},
+		"not an event":            {hpcgate.Errorf(hpcgate.CodeInvalidEvent, "not an event"), hpcgate.StatusInvalid, 400},
+		"too large":               {hpcgate.Errorf(hpcgate.CodeTooLarge, "too large"), hpcgate.StatusInvalid, 413},
+		"an E-HPC code":           {&hpcgate.Error{Code: "ClusterNotFound", Status: 404, Source: hpcgate.SourceEHPC}, hpcgate.StatusError, 404},
+		"an error without a code": {errors.New("boom"), hpcgate.StatusError, 500},
+	} {
+		res := g.Reject(t.Context(), Call{Trigger: "http"}, tt.err)
+		if res.Status != tt.wantStatus || HTTPStatus(res) != tt.wantHTTP {
+			t.Errorf("%s: result = %+v, want %s %d", name, res, tt.wantStatus, tt.wantHTTP)
+		}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"reflect"
 	"slices"
 	"time"
@@ -67,8 +66,7 @@ func copiedMarker(an hpcgate.Analysis) error {
 	if !ehpc.HasMarkerLine(an.Canonical) {
 		return nil
 	}
-	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, http.StatusBadRequest,
-		"invalid command: a line may not begin with %q, which marks the gateway's own last line", "# "+ehpc.MarkerPrefix)
+	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: a line may not begin with %q, which marks the gateway's own last line", "# "+ehpc.MarkerPrefix)
 }
 
 // sameFacts reports whether a and b describe the same commands, ignoring

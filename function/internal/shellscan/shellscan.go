@@ -55,7 +55,7 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 		return hpcgate.Analysis{}, parseError(err)
 	}
 	if len(f.Stmts) == 0 {
-		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it has nothing to run")
+		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it has nothing to run")
 	}
 	canonical, g, err := an.canonicalize(command, f)
 	if err != nil {
@@ -125,15 +125,14 @@ func (an *analyser) canonicalize(command string, f *syntax.File) (string, *synta
 			return text, f, nil
 		}
 		if n := utf8.RuneCountInString(printed); n < MinLength || n > MaxLength {
-			return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400,
-				"invalid command: its canonical form is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
+			return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: its canonical form is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
 		}
 		text = printed
 		if f, err = an.parse(text); err != nil {
 			break
 		}
 	}
-	return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it has no stable canonical form")
+	return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it has no stable canonical form")
 }
 
 // walk walks f, the tree of src, and returns what it found.
@@ -149,7 +148,7 @@ func (an *analyser) walk(f *syntax.File, src string) scan {
 func (an *analyser) print(f *syntax.File, text string) (printed string, same bool, err error) {
 	an.out = printBuf{want: text, buf: an.out.buf[:0]}
 	if err := an.printer.Print(&an.out, f); err != nil {
-		return "", false, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it cannot be printed")
+		return "", false, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it cannot be printed")
 	}
 	printed = an.out.text()
 	return printed, printed == text, nil
@@ -233,7 +232,7 @@ func parseError(err error) error {
 	default:
 		msg = "invalid command: does not parse: " + err.Error()
 	}
-	return &hpcgate.Error{Code: hpcgate.CodeInvalidCommand, Message: msg, Source: hpcgate.SourceGate, Status: 400, Err: err}
+	return &hpcgate.Error{Code: hpcgate.CodeInvalidCommand, Message: msg, Source: hpcgate.SourceGate, Status: hpcgate.HTTPStatusOf(hpcgate.CodeInvalidCommand), Err: err}
 }
 
 // validate rejects, before any parsing, what no command may contain and
@@ -283,11 +282,10 @@ func validate(command string) error {
 func forbidden(r rune) string { return hpcgate.ForbiddenRune(r) }
 
 func charError(line, col, offset int, format string, args ...any) error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command at %d:%d (byte %d): %s",
+	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command at %d:%d (byte %d): %s",
 		line, col, offset, fmt.Sprintf(format, args...))
 }
 
 func lengthError(n int) error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400,
-		"invalid command: it is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
+	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
 }

@@ -13,11 +13,11 @@ import (
 )
 
 // Length limits of a command, in Unicode code points: the limits of the
-// Command parameter of InvokeShellCommand. They apply to the command as
-// given and to its canonical form.
+// Command parameter of InvokeShellCommand (hpcgate's, the one place they
+// are set). They apply to the command as given and to its canonical form.
 const (
-	MinLength = 2
-	MaxLength = 2048
+	MinLength = hpcgate.MinCommandLen
+	MaxLength = hpcgate.MaxCommandLen
 )
 
 // analyser holds what one analysis reuses: the parser, the printer and

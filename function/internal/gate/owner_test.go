@@ -11,6 +11,7 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/ehpc"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/function/internal/owner"
+	"github.com/hpcgate/hpcgate/function/internal/shellscan"
 )
 
 var (
@@ -203,4 +204,25 @@ func TestOwnerLookup(t *testing.T) {
 			t.Errorf("CommandOwner %q", got)
 		}
 	})
+}
+
+// TestSealedMarkIsInert: the seal on the marker line changes nothing the
+// analyser sees but the comment, whatever the owner's characters.
+func TestSealedMarkIsInert(t *testing.T) {
+	g := newScanGate(&fakeCmd{}, &bytes.Buffer{})
+	g.opt.Owners = owner.Generate()
+	for _, who := range []string{"user:alice", "user:Zoë 用户\u202e\n$(id)", "service:oss:raw-data", "user:'\"`;|&"} {
+		for _, cmd := range []string{"squeue -u alice", "cat <<EOF\ndata\nEOF", "echo a \\\n b", "sinfo # note"} {
+			an, err := shellscan.Analyze(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sent, marker, why := g.mark(an, "ehpc-hz-abc", who)
+			m, ok := ehpc.ParseMarked(sent)
+			if marker == "" || !ok || m.Seal == "" || m.Command != an.Canonical {
+				t.Fatalf("owner %q, %q: sent %q (%s)", who, cmd, sent, why)
+			}
+			checkInert(t, an, sent)
+		}
+	}
 }

@@ -19,8 +19,9 @@
 // concurrent calls, and creating one costs tens of microseconds. Secrets
 // never reach a log or an error: Credentials redacts itself, SDK errors are
 // replaced by UpstreamError, and URLs in transport errors lose their query.
-// New refuses to start when DEBUG names "sdk", since the SDK then prints
-// every signed request, security token included, to standard output.
+// New refuses to start when Config.Debug (the process's DEBUG, which the
+// caller passes in) names "sdk", since the SDK then prints every signed
+// request, security token included, to standard output.
 //
 // # Timeouts
 //
@@ -46,7 +47,9 @@
 // # Finding a command whose answer was lost
 //
 // NewMarker makes a random marker and Mark appends it to a command as a
-// last line holding a shell comment ("# hpcgate:<26 base32 characters>").
+// last line holding a shell comment ("# hpcgate:<26 base32 characters>",
+// with MarkSealed also a seal of who started it, which ParseMarked reads
+// back; see marker.go).
 // FindMarked reads ListCommands of the cluster, at most FindPages pages of
 // PageSize in E-HPC's order (the order is not documented, so it stops only
 // at a match or at the bound), and returns the command whose content

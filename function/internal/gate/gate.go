@@ -17,6 +17,12 @@
 // stays, not retryable, and its message names the marker and says what
 // the look-up showed: a command may still arrive later, so the gate cannot
 // promise that nothing runs.
+//
+// The marker line also seals who started the command (Options.Owners,
+// package owner). Reading a command's results, the gate finds it in
+// ListCommands, opens the seal and gives the policy the verified owner
+// (hpcgate:CommandOwner, hpcgate:OwnCommand). A command with a line that
+// begins like a marker line is refused, so no marker can be passed on.
 package gate
 
 import (

@@ -165,12 +165,12 @@ func ownerScopedReads(t *testing.T, sim *simulator.Simulator, endpoint string, p
 	}
 	operators := run(olga, "uname -a")
 	alices := run(alice, "echo mine")
-	outside := directInvoke(t, endpoint, "uname -a")
-	forged := directInvoke(t, endpoint, "uname -a\n# hpcgate:AAAAAAAAAAAAAAAAAAAAAAAAAA o1."+
+	outside := directInvoke(t, sim, endpoint, "uname -a")
+	forged := directInvoke(t, sim, endpoint, "uname -a\n# hpcgate:AAAAAAAAAAAAAAAAAAAAAAAAAA o1."+
 		base64.RawURLEncoding.EncodeToString([]byte("user:alice"))+"."+base64.RawURLEncoding.EncodeToString(make([]byte, 32)))
 	// A verbatim copy of the operator's command, marker line and all, made
 	// with E-HPC rights: it is the operator's, never alice's.
-	copied := directInvoke(t, endpoint, listedContent(t, endpoint, operators))
+	copied := directInvoke(t, sim, endpoint, listedContent(t, endpoint, operators))
 
 	tests := []struct {
 		name, reader, token, id string
@@ -214,13 +214,17 @@ func ownerScopedReads(t *testing.T, sim *simulator.Simulator, endpoint string, p
 }
 
 // directInvoke runs command on the e2e cluster through E-HPC itself, as
-// someone with E-HPC rights would, bypassing hpcgate.
-func directInvoke(t *testing.T, endpoint, command string) string {
+// someone with E-HPC rights would, bypassing hpcgate, and waits until it
+// has finished.
+func directInvoke(t *testing.T, sim *simulator.Simulator, endpoint, command string) string {
 	t.Helper()
 	var out struct{ CommandId string }
 	ehpcCall(t, endpoint, "InvokeShellCommand", map[string]string{"ClusterId": cluster, "Command": command}, &out)
 	if out.CommandId == "" {
 		t.Fatal("no CommandId")
+	}
+	if err := sim.Wait(t.Context(), out.CommandId); err != nil {
+		t.Fatal(err)
 	}
 	return out.CommandId
 }

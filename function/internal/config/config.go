@@ -102,6 +102,10 @@ func (s Secret) GoString() string { return s.String() }
 // LogValue hides s from log/slog.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
+// MarshalText hides s from encoding/json and every text encoder (a
+// Config logged whole goes through JSON, not LogValue).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 // Vars lists every variable Load reads, for docs and the s.yaml check.
 var Vars = []string{
 	"HPCGATE_REGION", "HPCGATE_ACCOUNT_ID", "HPCGATE_EHPC_ENDPOINT",

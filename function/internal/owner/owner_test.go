@@ -3,6 +3,7 @@ package owner
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -173,7 +174,8 @@ func TestKeysNeverPrint(t *testing.T) {
 	raw := string(k.keys[0])
 	var logs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "keys", k)
-	for _, out := range []string{fmt.Sprint(k), fmt.Sprintf("%+v %#v %v", k, k, *k), fmt.Sprintf("%+v", struct{ K *Keys }{k}), logs.String()} {
+	js, _ := json.Marshal(struct{ K *Keys }{k})
+	for _, out := range []string{string(js), fmt.Sprint(k), fmt.Sprintf("%+v %#v %v", k, k, *k), fmt.Sprintf("%+v", struct{ K *Keys }{k}), logs.String()} {
 		if strings.Contains(out, secret) || strings.Contains(out, raw) || strings.Contains(out, fmt.Sprint(k.keys[0])) {
 			t.Errorf("keys printed: %s", out)
 		}

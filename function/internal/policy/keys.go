@@ -259,13 +259,11 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	if q.Principal.MFA != nil {
 		put("acs:MFAPresent", ast.InternedTerm(*q.Principal.MFA))
 	}
-	// A read knows whose command it reads: hpcgate:CommandOwner when a
-	// seal proves it, and always whether it is the requester's own.
-	if q.Action == hpcgate.ActionListResults {
-		if q.CommandOwner != "" {
-			put("hpcgate:CommandOwner", ast.StringTerm(q.CommandOwner))
+	if owner, own, read := commandOwnerKeys(q); read {
+		if owner != "" {
+			put("hpcgate:CommandOwner", ast.StringTerm(owner))
 		}
-		put("hpcgate:OwnCommand", ast.InternedTerm(q.CommandOwner != "" && q.CommandOwner == q.Principal.Owner()))
+		put("hpcgate:OwnCommand", ast.InternedTerm(own))
 	}
 
 	in := ast.NewObjectWithCapacity(shape.fieldCount())
@@ -340,6 +338,17 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	}
 	in.Insert(sterm("keys"), ast.NewTerm(keys))
 	return in
+}
+
+// commandOwnerKeys gives the owner keys of q. A read knows whose command
+// it reads: hpcgate:CommandOwner (owner, "" absent) when a seal proves
+// it, and always hpcgate:OwnCommand (own), whether that is the requester
+// itself. read is false for any other action: neither key exists then.
+func commandOwnerKeys(q Query) (owner string, own, read bool) {
+	if q.Action != hpcgate.ActionListResults {
+		return "", false, false
+	}
+	return q.CommandOwner, q.CommandOwner != "" && q.CommandOwner == q.Principal.Owner(), true
 }
 
 func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(sterm(k), v) }

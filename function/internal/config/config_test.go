@@ -1,9 +1,9 @@
 package config
 
 import (
-	"slices"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"

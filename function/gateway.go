@@ -22,6 +22,7 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/httpapi"
 	"github.com/hpcgate/hpcgate/function/internal/ingress"
 	"github.com/hpcgate/hpcgate/function/internal/oss"
+	"github.com/hpcgate/hpcgate/function/internal/owner"
 	"github.com/hpcgate/hpcgate/function/internal/policy"
 	"github.com/hpcgate/hpcgate/function/internal/shellscan"
 )
@@ -53,6 +54,9 @@ type options struct {
 	// credentials; nil means the SDK's default chain (in FC, the role's
 	// STS credentials FC puts in ALIBABA_CLOUD_* at start).
 	ossCredentials credentials.CredentialsProvider
+	// anyOwnerKey makes a random owner key when HPCGATE_OWNER_KEY is
+	// unset (local mode); otherwise an unset key stops the start.
+	anyOwnerKey bool
 }
 
 // newGateway assembles the gateway with an empty policy engine: every
@@ -78,22 +82,30 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 
 	client, err := ehpc.New(ehpc.Config{
 		Region: cfg.Region, Endpoint: cfg.EHPCEndpoint, OutputCap: cfg.OutputCap,
-		Credentials: opt.credentials, Logger: log,
+		Credentials: opt.credentials, Logger: log, Debug: cfg.Debug,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("e-hpc client: %w", err)
+	}
+	owners, err := ownerKeys(cfg, opt, log)
+	if err != nil {
+		return nil, err
 	}
 
 	claims, err := newClaims(cfg, opt, log)
 	if err != nil {
 		return nil, err
 	}
-	g := gate.New(engine, client, gate.Options{
+	gopt := gate.Options{
 		Region: cfg.Region, Account: cfg.AccountID,
 		MaxTimeout: cfg.MaxTimeout, MaxNodes: cfg.MaxNodes,
 		DefaultWait: cfg.DefaultWait, MaxWait: cfg.MaxWait, DeadlineSlack: cfg.DeadlineSlack,
 		Analyze: shellscan.Analyze, Logger: log, DecisionDetail: cfg.DecisionDetail, Claims: claims,
-	})
+	}
+	if owners != nil { // a nil *owner.Keys would be a non-nil sealer
+		gopt.Owners = owners
+	}
+	g := gate.New(engine, client, gopt)
 
 	api := &httpapi.Server{Gate: g, MaxBodyBytes: cfg.MaxBodyBytes, Revision: func() string {
 		if s := engine.Current(); s != nil {
@@ -189,6 +201,28 @@ func newOSS(cfg config.Config, opt options, log *slog.Logger) (*oss.Client, erro
 		return nil, fmt.Errorf("oss client: %w", err)
 	}
 	return c, nil
+}
+
+// ownerKeys returns the keys that seal command owners, from
+// HPCGATE_OWNER_KEY; nil when the deployment says "off". Unset, it is an
+// error unless opt allows a random key: a gateway that silently sealed
+// nothing would deny every "own command" read without saying why.
+func ownerKeys(cfg config.Config, opt options, log *slog.Logger) (*owner.Keys, error) {
+	switch cfg.OwnerKey {
+	case config.OwnerKeyOff:
+		log.Warn("HPCGATE_OWNER_KEY=off: commands carry no owner; hpcgate:CommandOwner is absent and hpcgate:OwnCommand false on every read")
+		return nil, nil
+	case "":
+		if opt.anyOwnerKey {
+			return owner.Generate(), nil
+		}
+		return nil, fmt.Errorf("HPCGATE_OWNER_KEY is not set: give a secret of at least %d random bytes in base64 (openssl rand -base64 32), or %q to run without command owners", owner.MinKeyBytes, config.OwnerKeyOff)
+	}
+	k, err := owner.ParseKeys(string(cfg.OwnerKey))
+	if err != nil {
+		return nil, fmt.Errorf("HPCGATE_OWNER_KEY: %w", err)
+	}
+	return k, nil
 }
 
 // loadPolicies compiles the policy set the config names: a directory, or

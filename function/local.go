@@ -27,12 +27,14 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/authn"
 	"github.com/hpcgate/hpcgate/function/internal/config"
+	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
 )
 
 // localFlags are the flags of `hpcgate local`.
 type localFlags struct {
 	listen           string
+	insecureListen   bool
 	cluster          string
 	nodes            int
 	policies         string
@@ -51,7 +53,8 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 	var f localFlags
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.listen, "listen", "127.0.0.1:9000", "address to serve the HTTP API on")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:9000", "address to serve the HTTP API on (loopback only, unless --insecure-listen)")
+	fs.BoolVar(&f.insecureListen, "insecure-listen", false, "allow --listen beyond loopback: anyone who reaches the port can POST /invoke, which is unauthenticated and may act as any service principal")
 	fs.StringVar(&f.cluster, "cluster", "ehpc-hz-demo01", "id of the simulated cluster")
 	fs.IntVar(&f.nodes, "nodes", 3, "nodes in the simulated cluster")
 	fs.StringVar(&f.policies, "policies", "", "directory of governance data (*.json) and extension rules (*.rego); default: the embedded policies")
@@ -79,11 +82,33 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "hpcgate local: unexpected argument %q\n", fs.Arg(0))
 		return 1
 	}
+	if err := checkListen(f.listen, f.insecureListen); err != nil {
+		fmt.Fprintf(stderr, "hpcgate local: %v\n", err)
+		return 1
+	}
 	if err := serveLocal(ctx, f, getenv, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "hpcgate local: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// checkListen refuses a listen address beyond loopback unless insecure:
+// local mode serves POST /invoke, which takes any FC event without a
+// token, so whoever reaches the port could run commands as any service
+// principal.
+func checkListen(addr string, insecure bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: %w", addr, err)
+	}
+	if hpcgate.IsLoopbackHost(host) || insecure {
+		return nil
+	}
+	if host == "" {
+		host = "every interface"
+	}
+	return fmt.Errorf("--listen %s serves %s beyond this machine, and POST /invoke there is unauthenticated (any event, as any service principal); listen on 127.0.0.1 or add --insecure-listen if you mean it", addr, host)
 }
 
 func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -116,7 +141,8 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 	}
 	log := audit.NewLogger(stderr, cfg.LogLevel)
 
-	var opt options
+	// Seals made with a random key open only while this process runs.
+	opt := options{anyOwnerKey: true}
 	if cfg.EHPCEndpoint == "" {
 		sc := simulator.DefaultConfig()
 		nodes := simulator.NodeIDs(f.nodes)
@@ -188,6 +214,12 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 	srv := &http.Server{Handler: gw.handler(), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "hpcgate listening on %s (policies: %s)\n", base, gw.api.Revision())
+	if f.insecureListen {
+		if host, _, _ := net.SplitHostPort(ln.Addr().String()); !hpcgate.IsLoopbackHost(host) {
+			fmt.Fprintf(stderr, "WARNING: --insecure-listen: %s serves POST /invoke without authentication to every host that reaches it; anyone there can run what any service principal may\n", base)
+			log.Warn("local mode listens beyond loopback; POST /invoke is unauthenticated", "addr", ln.Addr().String())
+		}
+	}
 	if token != "" {
 		fmt.Fprintf(stdout, "\nDev token for %s (groups %s), valid 12h:\n\n  export HPCGATE_TOKEN=%s\n\n", f.user, f.groups, token)
 		fmt.Fprintf(stdout, "Try:\n\n  curl -s -H \"Authorization: Bearer $HPCGATE_TOKEN\" -d '{\"clusterId\":\"%s\",\"command\":\"squeue -u %s\",\"wait\":10}' %s/v1/commands\n\n", f.cluster, f.user, base)

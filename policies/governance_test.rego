@@ -166,10 +166,44 @@ test_pipeline_runs_only_its_ingest_script if {
 	not decide(json.patch(pipeline, [{"op": "replace", "path": "/principal/id", "value": "oss:other"}])).allow
 }
 
+# Researchers read the results of their own commands only; operators
+# read every command's.
 test_results_reading if {
-	req := object.union(researcher(no_command), {"action": "ehpc:ListInvocationResults"})
+	req := object.union(researcher(no_command), {
+		"action": "ehpc:ListInvocationResults",
+		"keys": object.union(researcher(no_command).keys, {"hpcgate:CommandOwner": "user:alice", "hpcgate:OwnCommand": true}),
+	})
 	decide(req).allow
 	not decide(json.patch(req, [{"op": "replace", "path": "/keys/acs:SourceIp", "value": "8.8.8.8"}])).allow
+}
+
+test_researchers_do_not_read_others_results if {
+	req := object.union(researcher(no_command), {
+		"action": "ehpc:ListInvocationResults",
+		"keys": object.union(researcher(no_command).keys, {"hpcgate:CommandOwner": "user:olga", "hpcgate:OwnCommand": false}),
+	})
+	not decide(req).allow
+
+	# A command nobody owns (started outside hpcgate, or its seal did not
+	# open): no hpcgate:CommandOwner, and not the reader's own.
+	unowned := json.patch(req, [{"op": "remove", "path": "/keys/hpcgate:CommandOwner"}])
+	not decide(unowned).allow
+}
+
+test_operators_read_every_result if {
+	op := {
+		"principal": {"type": "user", "id": "olga", "groups": ["hpc-operators"]},
+		"action": "ehpc:ListInvocationResults",
+		"resource": "acs:ehpc:cn-hangzhou:123456:cluster/ehpc-hz-demo01",
+		"keys": object.union(no_command, {
+			"ehpc:ClusterId": "ehpc-hz-demo01", "ehpc:WorkingDir": "/root", "ehpc:Timeout": 60, "ehpc:InstanceId": [],
+			"hpcgate:PrincipalType": "user", "hpcgate:Trigger": "http", "hpcgate:TargetsAllNodes": true, "hpcgate:InstanceCount": 0,
+			"acs:MFAPresent": true, "acs:SecureTransport": true, "acs:SourceIp": "10.20.1.2",
+			"hpcgate:CommandOwner": "user:alice", "hpcgate:OwnCommand": false,
+		}),
+	}
+	decide(op).allow
+	decide(json.patch(op, [{"op": "remove", "path": "/keys/hpcgate:CommandOwner"}])).allow
 }
 
 service(id, trigger, keys) := {

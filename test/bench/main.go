@@ -278,6 +278,10 @@ func packaged(ctx context.Context, pkg, out string) (string, error) {
 	return out, os.WriteFile(out, bin, 0o755)
 }
 
+// benchOwnerKey is the owner-sealing secret of the benchmarked function
+// (FC refuses to start without one).
+const benchOwnerKey = "YmVuY2ggb3duZXIga2V5LCAzMiBieXRlcyBvciBtb3JlIQ=="
+
 // coldStart alternates cold starts of the gateway and of hello-world under
 // the FC runtime-API emulator: exec to the first answer, each binary as
 // deploy/package builds it, without and with its initializer run first. The
@@ -287,7 +291,7 @@ func packaged(ctx context.Context, pkg, out string) (string, error) {
 func coldStart(ctx context.Context, s settings, gateway, hello string) ([]row, error) {
 	logf("cold start: %d alternating runs of each of four kinds", s.coldStarts)
 	payload := []byte(`{"clusterId":"ehpc-hz-demo01","command":"squeue -u alice","dryRun":true}`)
-	env := []string{"HPCGATE_LOG_LEVEL=error", "HPCGATE_ACCOUNT_ID=123456", "HPCGATE_EVENTS=invoke"}
+	env := []string{"HPCGATE_LOG_LEVEL=error", "HPCGATE_ACCOUNT_ID=123456", "HPCGATE_EVENTS=invoke", "HPCGATE_OWNER_KEY=" + benchOwnerKey}
 	// Four kinds, alternated: each binary with and without the initializer.
 	type kind struct {
 		bin  string

@@ -114,6 +114,7 @@ func TestPolicyBundleFromOSS(t *testing.T) {
 		"HPCGATE_OSS_ENDPOINT=" + ossEndpoint,
 		"HPCGATE_ACCOUNT_ID=123456",
 		"HPCGATE_EVENTS=http,invoke",
+		"HPCGATE_OWNER_KEY=" + ownerKey,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -47,6 +47,7 @@ func TestFunctionCompute(t *testing.T) {
 		// One function that takes every kind: what worked for each
 		// trigger before the split into an HTTP and an event function.
 		"HPCGATE_EVENTS=http,invoke,oss,eventbridge,timer",
+		"HPCGATE_OWNER_KEY=" + ownerKey,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -262,7 +262,7 @@ func TestFunctionComputeEventsRunOnce(t *testing.T) {
 		}
 		t.Cleanup(func() { emu.Close() })
 		proc, err := emu.Start(t.Context(), binary, []string{
-			"HPCGATE_EHPC_ENDPOINT=" + endpoint, "HPCGATE_POLICIES_DIR=" + policies, "HPCGATE_ACCOUNT_ID=123456", "HPCGATE_EVENTS=invoke,oss,eventbridge",
+			"HPCGATE_EHPC_ENDPOINT=" + endpoint, "HPCGATE_POLICIES_DIR=" + policies, "HPCGATE_ACCOUNT_ID=123456", "HPCGATE_EVENTS=invoke,oss,eventbridge", "HPCGATE_OWNER_KEY=" + ownerKey,
 			"HPCGATE_CLAIM_BUCKET=" + bucket, "HPCGATE_OSS_ENDPOINT=" + ossEndpoint, "HPCGATE_CLAIM_WAIT=3s",
 		})
 		if err != nil {

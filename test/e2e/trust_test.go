@@ -120,6 +120,7 @@ func startFC(t *testing.T, endpoint string, p *idp, env ...string) *fcFunction {
 		"HPCGATE_JWT_ISSUER=" + harness.Issuer,
 		"HPCGATE_JWT_AUDIENCE=" + harness.Audience,
 		"HPCGATE_ACCOUNT_ID=" + ownAccount,
+		"HPCGATE_OWNER_KEY=" + ownerKey,
 	}, env...))
 	if err != nil {
 		t.Fatal(err)

@@ -126,8 +126,8 @@ func (e *env) status(t *testing.T, commandID string) harness.Result {
 
 // markerLine is the last line the gateway adds to every command it
 // sends: a shell comment with a random marker, by which it finds the
-// command again when E-HPC's answer is lost.
-var markerLine = regexp.MustCompile(`\n# hpcgate:[A-Z2-7]{26,}$`)
+// command again when E-HPC's answer is lost, and the seal of its owner.
+var markerLine = regexp.MustCompile(`\n# hpcgate:[A-Z2-7]{26,}(?: o1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43})?$`)
 
 // unmark returns the command a caller asked for, given the text E-HPC
 // received.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -205,7 +204,7 @@ func checkJWKSURL(raw string) (string, error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !hpcgate.IsLoopbackHost(u.Hostname()) {
 			return "", errors.New("authn: jwks url must be https (http only for a loopback host)")
 		}
 	default:
@@ -215,14 +214,6 @@ func checkJWKSURL(raw string) (string, error) {
 		return "", errors.New("authn: jwks url has no host")
 	}
 	return u.Redacted(), nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // VerifyRequest verifies the bearer token of r's Authorization header.
@@ -307,6 +298,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (hpcgate.Principal,
 	// The payload is decoded as a JSON object, never handed back to a
 	// format-guessing parser, so a signed payload cannot smuggle a nested
 	// unverified token.
+	if err := checkClaims(payload); err != nil {
+		return hpcgate.Principal{}, invalid(err)
+	}
 	tok := jwt.New()
 	if err := json.Unmarshal(payload, tok); err != nil {
 		return hpcgate.Principal{}, invalid(fmt.Errorf("claims: %w", err))

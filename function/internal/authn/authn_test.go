@@ -149,6 +149,15 @@ func rawSignedPayload(t testing.TB, d *DevIssuer, hdr map[string]any, payload []
 	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
+// claimsText signs a payload of the issuer, audience, sub "alice" and
+// groups ["researchers"] followed by members, verbatim JSON text that may
+// repeat a name (which a map cannot).
+func claimsText(t *testing.T, d *DevIssuer, members string) string {
+	t.Helper()
+	payload := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"alice","groups":["researchers"],"amr":["pwd"],%s}`, LocalIssuer, LocalAudience, members)
+	return rawSignedPayload(t, d, map[string]any{"alg": "ES256", "kid": d.KeyID()}, []byte(payload))
+}
+
 func goodClaims(extra map[string]any) map[string]any {
 	c := map[string]any{"sub": "alice", "groups": []string{"researchers"}, "amr": []string{"pwd"}}
 	for k, v := range extra {
@@ -165,8 +174,11 @@ func assertAuthError(t *testing.T, err error, status int, msg, token string) {
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v (%T) is not *hpcgate.Error", err, err)
 	}
-	if e.Code != hpcgate.CodeUnauthenticated || e.Status != status || e.Source != hpcgate.SourceGate || e.Message != msg {
-		t.Errorf("error = %+v, want code %s status %d message %q", e.Body(), hpcgate.CodeUnauthenticated, status, msg)
+	// A key set that cannot be loaded is the identity provider's fault,
+	// not the caller's: AuthenticationUnavailable, 503.
+	code := map[bool]string{true: hpcgate.CodeAuthUnavailable, false: hpcgate.CodeUnauthenticated}[status == http.StatusServiceUnavailable]
+	if e.Code != code || e.Status != status || e.Source != hpcgate.SourceGate || e.Message != msg {
+		t.Errorf("error = %+v, want code %s status %d message %q", e.Body(), code, status, msg)
 	}
 	assertNoToken(t, token, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", e.Body()))
 	t.Logf("cause: %v", e.Err)
@@ -334,6 +346,35 @@ func TestVerify(t *testing.T) {
 		{"payload a nested compact token", base, func() string {
 			inner := mint(t, other, goodClaims(nil), nil)
 			return rawSignedPayload(t, iss, map[string]any{"alg": "ES256", "kid": iss.KeyID(), "cty": "JWT"}, []byte(inner))
+		}, fail(msgInvalid)},
+		// RFC 7519: NumericDate is a JSON number, and a claim named twice
+		// must not let a reader pick which one counts.
+		{"exp a numeric string", base, func() string { return mint(t, iss, goodClaims(map[string]any{"exp": fmt.Sprint(now + 600)}), nil) }, fail(msgInvalid)},
+		{"nbf a numeric string", base, func() string { return mint(t, iss, goodClaims(map[string]any{"nbf": fmt.Sprint(now - 60)}), nil) }, fail(msgInvalid)},
+		{"iat a numeric string", base, func() string { return mint(t, iss, goodClaims(map[string]any{"iat": fmt.Sprint(now)}), nil) }, fail(msgInvalid)},
+		{"exp null", base, func() string { return claimsText(t, iss, `"exp":null`) }, fail(msgInvalid)},
+		{"exp true", base, func() string { return claimsText(t, iss, `"exp":true`) }, fail(msgInvalid)},
+		{"exp a list", base, func() string { return claimsText(t, iss, fmt.Sprintf(`"exp":[%d]`, now+600)) }, fail(msgInvalid)},
+		{"exp a fraction", base, func() string { return claimsText(t, iss, fmt.Sprintf(`"exp":%d.5`, now+600)) }, ok("alice", []string{"researchers"}, &no)},
+		{"exp twice, later one valid", base, func() string {
+			return claimsText(t, iss, fmt.Sprintf(`"exp":%d,"exp":%d`, now-3600, now+600))
+		}, fail(msgInvalid)},
+		{"sub twice", base, func() string { return claimsText(t, iss, fmt.Sprintf(`"exp":%d,"sub":"bob","sub":"alice"`, now+600)) }, fail(msgInvalid)},
+		{"groups twice", base, func() string {
+			return claimsText(t, iss, fmt.Sprintf(`"exp":%d,"groups":["x"],"groups":["researchers"]`, now+600))
+		}, fail(msgInvalid)},
+		{"a nested claim twice", withGroups("realm_access.roles"), func() string {
+			return claimsText(t, iss, fmt.Sprintf(`"exp":%d,"realm_access":{"roles":["x"],"roles":["hpc"]}`, now+600))
+		}, fail(msgInvalid)},
+		{"names that differ only in case are two claims", base, func() string {
+			return claimsText(t, iss, fmt.Sprintf(`"exp":%d,"Sub":"bob"`, now+600))
+		}, ok("alice", []string{"researchers"}, &no)},
+		{"an escaped name equal to another", base, func() string {
+			return claimsText(t, iss, fmt.Sprintf(`"exp":%d,"s\u0075b":"bob"`, now+600))
+		}, fail(msgInvalid)},
+		{"data after the claims object", base, func() string {
+			return rawSignedPayload(t, iss, map[string]any{"alg": "ES256", "kid": iss.KeyID()},
+				[]byte(fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"alice","exp":%d} {}`, LocalIssuer, LocalAudience, now+600)))
 		}, fail(msgInvalid)},
 		{"disallowed alg RS256 when only ES256", onlyES256, func() string { return mint(t, rs, goodClaims(nil), nil) }, fail(msgInvalid)},
 		{"ES256 allowed when only ES256", onlyES256, func() string { return mint(t, iss, goodClaims(nil), nil) }, ok("alice", []string{"researchers"}, &no)},

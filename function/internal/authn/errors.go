@@ -2,7 +2,6 @@ package authn
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
@@ -31,7 +30,9 @@ var (
 )
 
 func unauthenticated(msg string, cause error) *hpcgate.Error {
-	return &hpcgate.Error{Code: hpcgate.CodeUnauthenticated, Message: msg, Source: hpcgate.SourceGate, Status: http.StatusUnauthorized, Err: cause}
+	e := hpcgate.Errorf(hpcgate.CodeUnauthenticated, "%s", msg)
+	e.Err = cause
+	return e
 }
 
 func invalid(cause error) *hpcgate.Error { return unauthenticated(msgInvalid, cause) }
@@ -39,7 +40,9 @@ func invalid(cause error) *hpcgate.Error { return unauthenticated(msgInvalid, ca
 // unavailable is a key set that could not be loaded: no token can be
 // verified, and the caller may retry.
 func unavailable(cause error) *hpcgate.Error {
-	return &hpcgate.Error{Code: hpcgate.CodeUnauthenticated, Message: msgUnavailable, Source: hpcgate.SourceGate, Status: http.StatusServiceUnavailable, Retryable: true, Err: cause}
+	e := hpcgate.Errorf(hpcgate.CodeAuthUnavailable, "%s", msgUnavailable)
+	e.Retryable, e.Err = true, cause
+	return e
 }
 
 // scrub drops an internal cause that quotes any part of the token (a

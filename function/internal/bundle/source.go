@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 
 	"github.com/hpcgate/hpcgate/function/internal/oss"
+	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 )
 
 // fetched is the outcome of one conditional fetch.
@@ -89,20 +89,12 @@ func checkURL(u *url.URL) error {
 	case "https":
 		return nil
 	case "http":
-		if isLoopback(u.Hostname()) {
+		if hpcgate.IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
 		return errors.New("bundle: source URL must be https (http only for a loopback host)")
 	}
 	return errors.New("bundle: source URL must be https")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // defaultClient bounds each fetch and follows redirects only to URLs the

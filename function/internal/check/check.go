@@ -81,6 +81,10 @@ type Input struct {
 	Trigger   string           `json:"trigger"`
 	Region    string           `json:"region"`
 	Account   string           `json:"account"`
+	// CommandOwner is the verified owner ("<type>:<id>") of the command
+	// whose results are read, as the gateway would find it sealed on the
+	// command; absent: nobody owns it. Only with ListInvocationResults.
+	CommandOwner string `json:"commandOwner"`
 }
 
 // Principal is who asks; MFA is absent for service principals.
@@ -307,6 +311,16 @@ func parse(data []byte) (policy.Query, error) {
 	case hpcgate.ActionInvoke, hpcgate.ActionListResults:
 	default:
 		return policy.Query{}, fmt.Errorf("action: %q (want %q or %q)", q.Action, hpcgate.ActionInvoke, hpcgate.ActionListResults)
+	}
+	if o := in.CommandOwner; o != "" {
+		typ, id, _ := strings.Cut(o, ":")
+		switch {
+		case q.Action != hpcgate.ActionListResults:
+			return policy.Query{}, fmt.Errorf("commandOwner: only with action %q", hpcgate.ActionListResults)
+		case (typ != hpcgate.PrincipalUser && typ != hpcgate.PrincipalService) || id == "":
+			return policy.Query{}, fmt.Errorf("commandOwner: %q (want \"user:<id>\" or \"service:<id>\")", o)
+		}
+		q.CommandOwner = o
 	}
 	if q.Action == hpcgate.ActionInvoke && strings.TrimSpace(q.Request.Command) == "" {
 		return policy.Query{}, errors.New("request.command: missing")

@@ -54,11 +54,12 @@ func TestDecisions(t *testing.T) {
 		"allow-operator-with-mfa":       {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"systemctl status slurmd"`, ""), 0},
 		"deny-operator-without-mfa":     {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": false}`, `"systemctl status slurmd"`, ""), 2},
 		"allow-ingest-pipeline":         {`{"principal": {"type": "service", "id": "oss:raw-data"}, "request": {"clusterId": "ehpc-hz-abc", "command": "/opt/pipelines/ingest.sh -- 'incoming/day 1.csv'", "workingDir": "/data", "timeout": 600}, "trigger": "oss", "region": "cn-hangzhou", "account": "123456", "context": {"currentTime": "2026-03-02T01:00:00Z"}}`, 0},
-		"allow-list-results":            {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 0},
+		"allow-list-results":            {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "commandOwner": "user:alice", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 0},
 		"deny-hidden-arithmetic":        {invoke(researcher, `"ls 'x[$(id)]'; [[ 1 -eq _ ]]"`, ""), 2},
 		"deny-operator-sort-program":    {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"sort --compress-program=sh /data/x"`, ""), 2},
 		"allow-operator-heredoc-to-cat": {invoke(`"principal": {"type": "user", "id": "bob", "groups": ["hpc-operators"], "mfa": true}`, `"cat <<EOF | grep x\nx $USER\nEOF"`, ""), 0},
 		"deny-list-results-implicitly":  {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, "context": {"currentTime": "2026-03-02T01:00:00Z"}, "region": "cn-hangzhou", "account": "123456"}`, 2},
+		"deny-list-others-results":      {`{` + researcher + `, "action": "ehpc:ListInvocationResults", "commandOwner": "user:olga", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`, 2},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -110,7 +111,7 @@ func TestBatch(t *testing.T) {
 		invoke(researcher, `"squeue -u alice"`, ""),
 		`{"principal": `,
 		invoke(researcher, `"squeue > /tmp/x"`, ""),
-		`{` + researcher + `, "action": "ehpc:ListInvocationResults", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`,
+		`{` + researcher + `, "action": "ehpc:ListInvocationResults", "commandOwner": "user:alice", "request": {"clusterId": "ehpc-hz-abc"}, ` + campus + `}`,
 		`{"request": {"clusterId": "c", "command": "ls"}}`,
 	}, "\n") + "\n"
 	out, errOut, code := run(t, stdin, "--batch")

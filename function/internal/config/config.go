@@ -82,7 +82,42 @@ type Config struct {
 	ClaimDir    string        // HPCGATE_CLAIM_DIR: claims in a local directory (local mode, tests)
 	ClaimLease  time.Duration // HPCGATE_CLAIM_LEASE: how long a claim without outcome counts as in flight
 	ClaimWait   time.Duration // HPCGATE_CLAIM_WAIT: how long a copy waits for a claim in flight
+
+	// OwnerKey (HPCGATE_OWNER_KEY) seals who started each command:
+	// comma-separated base64 keys of at least 32 bytes, the first signs;
+	// OwnerKeyOff to run without command owners; "" is refused in FC and
+	// means a random key in local mode.
+	OwnerKey Secret
+	// Debug is DEBUG, which the Alibaba Cloud SDK reads by itself; the
+	// E-HPC client refuses to start when it names "sdk".
+	Debug string
 }
+
+// OwnerKeyOff as HPCGATE_OWNER_KEY runs without command owners: no
+// command has one, so statements that grant a principal its own commands
+// never match.
+const OwnerKeyOff = "off"
+
+// Secret is a configuration value that must never be printed or logged.
+type Secret string
+
+// String hides s from fmt.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides s from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// LogValue hides s from log/slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText hides s from encoding/json and every text encoder (a
+// Config logged whole goes through JSON, not LogValue).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // Vars lists every variable Load reads, for docs and the s.yaml check.
 var Vars = []string{
@@ -97,6 +132,7 @@ var Vars = []string{
 	"HPCGATE_EVENTS", "HPCGATE_HTTPS_ONLY", "HPCGATE_VERIFY_OBJECTS", "HPCGATE_OSS_ENDPOINT",
 	"HPCGATE_CLAIM_BUCKET", "HPCGATE_CLAIM_PREFIX", "HPCGATE_CLAIM_DIR",
 	"HPCGATE_CLAIM_LEASE", "HPCGATE_CLAIM_WAIT",
+	"HPCGATE_OWNER_KEY",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -156,6 +192,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ClaimBucket:     getenv("HPCGATE_CLAIM_BUCKET"),
 		ClaimPrefix:     cmp.Or(getenv("HPCGATE_CLAIM_PREFIX"), DefaultClaimPrefix),
 		ClaimDir:        getenv("HPCGATE_CLAIM_DIR"),
+		OwnerKey:        Secret(strings.TrimSpace(getenv("HPCGATE_OWNER_KEY"))),
+		Debug:           getenv("DEBUG"),
 	}
 	c.OSSRegion = cmp.Or(getenv("HPCGATE_OSS_REGION"), c.Region)
 	if s := strings.TrimSpace(getenv("HPCGATE_JWT_ALGORITHMS")); s != "" {

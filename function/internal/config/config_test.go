@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -114,5 +116,23 @@ func TestTransportAndVerifyFlags(t *testing.T) {
 	vars["HPCGATE_HTTPS_ONLY"] = "yes"
 	if _, err := Load(env(vars)); err == nil || !strings.Contains(err.Error(), "HPCGATE_HTTPS_ONLY") {
 		t.Fatalf("Load(HPCGATE_HTTPS_ONLY=yes) = %v, want an error naming it", err)
+	}
+}
+
+func TestOwnerKeyNeverPrints(t *testing.T) {
+	const key = "c2VjcmV0IG93bmVyIGtleSBvZiBhdCBsZWFzdCAzMiBieXRlcw=="
+	c, err := Load(env(map[string]string{"HPCGATE_OWNER_KEY": " " + key + " ", "DEBUG": "tea"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.OwnerKey) != key || c.Debug != "tea" {
+		t.Fatalf("OwnerKey %d bytes, Debug %q", len(c.OwnerKey), c.Debug)
+	}
+	var logs strings.Builder
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "config", c, "key", c.OwnerKey)
+	for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprint(c.OwnerKey), logs.String()} {
+		if strings.Contains(out, key) {
+			t.Errorf("the owner key is printed: %s", out)
+		}
 	}
 }

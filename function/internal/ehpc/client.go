@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,6 +63,9 @@ type Config struct {
 	MaxPages int
 	// Logger receives warnings about odd answers (nil: slog.Default()).
 	Logger *slog.Logger
+	// Debug is the process's DEBUG variable, which the SDK reads by
+	// itself; the caller passes it in so that New can refuse "sdk".
+	Debug string
 }
 
 // Client calls the E-HPC interactive-command API through the Alibaba Cloud
@@ -89,14 +91,15 @@ type Client struct {
 
 var regionRE = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
 
-// New validates cfg and returns a Client. It fails when DEBUG names "sdk":
+// New validates cfg and returns a Client. It fails when cfg.Debug (the
+// process's DEBUG) names "sdk":
 // the SDK then prints every signed request, security token included, to
 // standard output.
 func New(cfg Config) (*Client, error) {
 	if !regionRE.MatchString(cfg.Region) {
 		return nil, fmt.Errorf("ehpc: region %q: want letters, digits, '-' or '_'", cfg.Region)
 	}
-	if debugSDK(os.Getenv("DEBUG")) {
+	if debugSDK(cfg.Debug) {
 		return nil, errors.New("ehpc: DEBUG=sdk makes the Alibaba Cloud SDK print signed requests with their security tokens; unset it")
 	}
 	if cfg.OutputCap < 0 || cfg.CallTimeout < 0 || cfg.MaxPages < 0 {
@@ -161,21 +164,13 @@ func parseEndpoint(raw string) (scheme, host string, err error) {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !hpcgate.IsLoopbackHost(u.Hostname()) {
 			return "", "", fmt.Errorf("ehpc: endpoint %q: plain http is allowed only for a loopback host; use https", raw)
 		}
 	default:
 		return "", "", fmt.Errorf("ehpc: endpoint %q: scheme must be https (or http for a loopback host)", raw)
 	}
 	return u.Scheme, u.Host, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newTransport returns the transport shared by all pooled SDK clients for

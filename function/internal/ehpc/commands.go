@@ -2,10 +2,9 @@ package ehpc
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 )
@@ -64,27 +63,6 @@ func (c *Client) listCommands(ctx context.Context, clusterID, commandID string, 
 	}
 }
 
-// MarkerPrefix begins every invocation marker.
-const MarkerPrefix = "hpcgate:"
-
-// NewMarker returns a fresh invocation marker: MarkerPrefix followed by 26
-// random base32 characters (128 bits from crypto/rand). A marker sent with
-// a command, as its last line (see Mark), makes the command recognisable
-// in ListCommands when the answer to InvokeShellCommand is lost.
-func NewMarker() string { return MarkerPrefix + rand.Text() }
-
-// Mark returns command followed by a line holding only a shell comment
-// that carries marker. The caller must know the comment to be inert after
-// command: a complete command whose text does not end inside a
-// here-document or with a line continuation.
-func Mark(command, marker string) string { return command + "\n# " + marker }
-
-// MarkedBy reports whether content, a command as E-HPC lists it, carries
-// marker.
-func MarkedBy(content, marker string) bool {
-	return strings.HasPrefix(marker, MarkerPrefix) && len(marker) > len(MarkerPrefix) && strings.Contains(content, "# "+marker)
-}
-
 // FindPages bounds the ListCommands pages FindMarked reads: the newest
 // FindPages*PageSize commands of a cluster, if E-HPC lists newest first.
 const FindPages = 10
@@ -109,4 +87,31 @@ func (c *Client) FindMarked(ctx context.Context, clusterID, marker string) (Mark
 	})
 	s.Total = total
 	return s, err
+}
+
+// FindCommand returns the command commandID of clusterID as ListCommands
+// lists it, reading at most FindPages pages (E-HPC may ignore the
+// CommandId filter; only an exact id counts). A command or cluster E-HPC
+// does not know is not found, not an error: the caller may not yet be
+// allowed to learn which of the two it is.
+func (c *Client) FindCommand(ctx context.Context, clusterID, commandID string) (cmd Command, found bool, err error) {
+	n := 0
+	_, err = c.listCommands(ctx, clusterID, commandID, FindPages, func(cs []Command) bool {
+		for _, x := range cs {
+			if x.CommandID == commandID {
+				cmd = x
+				n++
+			}
+		}
+		return n == 0
+	})
+	if err != nil {
+		var e *hpcgate.Error
+		if errors.As(err, &e) && e.Source == hpcgate.SourceEHPC && (e.Code == "ClusterNotFound" || e.Code == "ObjectNotFound") {
+			return Command{}, false, nil
+		}
+		return Command{}, false, err
+	}
+	// Two entries with one id cannot be told apart: neither counts.
+	return cmd, n == 1, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/auth/credentials"
 
@@ -23,7 +22,7 @@ type Credentials = creds.Credentials
 func (c *Client) credentialsFor(ctx context.Context) (Credentials, error) {
 	cr, err := c.fallback.For(ctx)
 	if err != nil {
-		return Credentials{}, &hpcgate.Error{Code: hpcgate.CodeInternal, Status: http.StatusInternalServerError, Source: hpcgate.SourceEHPC,
+		return Credentials{}, &hpcgate.Error{Code: hpcgate.CodeInternal, Status: hpcgate.HTTPStatusOf(hpcgate.CodeInternal), Source: hpcgate.SourceEHPC,
 			Message: "the gateway has no credentials to call E-HPC with", Err: fmt.Errorf("resolve credentials: %w", err)}
 	}
 	return cr, nil

@@ -19,8 +19,9 @@
 // concurrent calls, and creating one costs tens of microseconds. Secrets
 // never reach a log or an error: Credentials redacts itself, SDK errors are
 // replaced by UpstreamError, and URLs in transport errors lose their query.
-// New refuses to start when DEBUG names "sdk", since the SDK then prints
-// every signed request, security token included, to standard output.
+// New refuses to start when Config.Debug (the process's DEBUG, which the
+// caller passes in) names "sdk", since the SDK then prints every signed
+// request, security token included, to standard output.
 //
 // # Timeouts
 //
@@ -47,11 +48,13 @@
 //
 // # Finding a command whose answer was lost
 //
-// Mark appends a random marker (NewMarker) to a command as a last-line
-// shell comment; FindMarked reads at most FindPages pages of ListCommands
-// and returns the command carrying it, so a lost answer's CommandId is
-// recovered without sending anything again. Whether the comment is inert
-// after a given command is for the caller to establish.
+// NewMarker makes a random marker and Mark appends it to a command as a
+// last-line shell comment ("# hpcgate:<id>", with MarkSealed also a seal
+// of who started it, which ParseMarked reads back). FindMarked reads at
+// most FindPages pages of ListCommands and returns the command carrying
+// it, so a lost answer's CommandId is recovered without sending anything
+// again. Whether the comment is inert after a given command is for the
+// caller to establish.
 //
 // # Errors and results
 //

@@ -170,11 +170,11 @@ func fromServerError(action string, se *sdkerrors.ServerError) *hpcgate.Error {
 	cause := &UpstreamError{Action: action, Code: code, Status: se.HttpStatus(), RequestID: se.RequestId(), HostID: se.HostId(), Message: msg}
 	if code == "" {
 		// No E-HPC error body: a proxy or load balancer answered.
-		st, retry := http.StatusBadGateway, true
+		code := hpcgate.CodeUpstreamFailure
 		if se.HttpStatus() == http.StatusServiceUnavailable || se.HttpStatus() == http.StatusTooManyRequests {
-			st = http.StatusServiceUnavailable
+			code = hpcgate.CodeUpstreamUnavailable
 		}
-		return &hpcgate.Error{Code: hpcgate.CodeUpstreamFailure, Status: st, Retryable: retry, Source: hpcgate.SourceEHPC,
+		return &hpcgate.Error{Code: code, Status: hpcgate.HTTPStatusOf(code), Retryable: true, Source: hpcgate.SourceEHPC,
 			Message: fmt.Sprintf("E-HPC answered HTTP %d without an error code", se.HttpStatus()), Err: cause}
 	}
 	m := Lookup(code, se.HttpStatus())
@@ -236,10 +236,10 @@ func transportError(ctx context.Context, action string, err error, sent, invoke 
 	e := &hpcgate.Error{Source: hpcgate.SourceEHPC, Err: cause, Retryable: true}
 	switch {
 	case timeout:
-		e.Code, e.Status = hpcgate.CodeUpstreamTimeout, http.StatusGatewayTimeout
+		e.Code, e.Status = hpcgate.CodeUpstreamTimeout, hpcgate.HTTPStatusOf(hpcgate.CodeUpstreamTimeout)
 		e.Message = "E-HPC did not answer in time"
 	default:
-		e.Code, e.Status = hpcgate.CodeUpstreamFailure, http.StatusBadGateway
+		e.Code, e.Status = hpcgate.CodeUpstreamFailure, hpcgate.HTTPStatusOf(hpcgate.CodeUpstreamFailure)
 		e.Message = "E-HPC could not be reached"
 	}
 	if invoke && sent {
@@ -257,14 +257,14 @@ func transportError(ctx context.Context, action string, err error, sent, invoke 
 // outcomeUnknown is the error for a 2xx answer to InvokeShellCommand that
 // cannot be read: E-HPC accepted something, so the command may run.
 func outcomeUnknown(cause error) *hpcgate.Error {
-	return &hpcgate.Error{Code: hpcgate.CodeOutcomeUnknown, Status: http.StatusBadGateway, Retryable: false, Source: hpcgate.SourceEHPC,
+	return &hpcgate.Error{Code: hpcgate.CodeOutcomeUnknown, Status: hpcgate.HTTPStatusOf(hpcgate.CodeOutcomeUnknown), Retryable: false, Source: hpcgate.SourceEHPC,
 		Message: "E-HPC accepted the command but its answer could not be read; it may run: look it up before sending it again",
 		Err:     cause}
 }
 
 // malformed is the error for a 2xx answer to a read that cannot be parsed.
 func malformed(action string, cause error) *hpcgate.Error {
-	return &hpcgate.Error{Code: hpcgate.CodeUpstreamFailure, Status: http.StatusBadGateway, Retryable: true, Source: hpcgate.SourceEHPC,
+	return &hpcgate.Error{Code: hpcgate.CodeUpstreamFailure, Status: hpcgate.HTTPStatusOf(hpcgate.CodeUpstreamFailure), Retryable: true, Source: hpcgate.SourceEHPC,
 		Message: "E-HPC answered " + action + " with a body that could not be read", Err: cause}
 }
 
@@ -289,7 +289,7 @@ func isDialError(err error) bool {
 
 // ctxError maps a context that ended before a call could start.
 func ctxError(action string, err error) *hpcgate.Error {
-	e := &hpcgate.Error{Code: hpcgate.CodeUpstreamTimeout, Status: http.StatusGatewayTimeout, Retryable: true, Source: hpcgate.SourceEHPC,
+	e := &hpcgate.Error{Code: hpcgate.CodeUpstreamTimeout, Status: hpcgate.HTTPStatusOf(hpcgate.CodeUpstreamTimeout), Retryable: true, Source: hpcgate.SourceEHPC,
 		Message: "no time left to call E-HPC", Err: fmt.Errorf("%s: %w", action, err)}
 	if errors.Is(err, context.Canceled) {
 		e.Message = "the request was canceled before E-HPC was called"

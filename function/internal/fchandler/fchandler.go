@@ -124,7 +124,8 @@ func ErrorResponse(err error) []byte {
 func Response(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		b, _ = json.Marshal(hpcgate.Result{Status: hpcgate.StatusError, Error: hpcgate.AsError(err).Body()})
+		e := hpcgate.AsError(err)
+		b, _ = json.Marshal(hpcgate.Result{Status: hpcgate.ResultStatus(e), Error: e.Body()})
 	}
 	return b
 }

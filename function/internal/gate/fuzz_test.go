@@ -77,8 +77,8 @@ func FuzzValidate(f *testing.F) {
 			if !strings.HasPrefix(wd, "/") || len(wd) > maxWorkingDir || !utf8.ValidString(wd) {
 				t.Fatalf("accepted workingDir %q", wd)
 			}
-			if strings.IndexFunc(wd, unicode.IsControl) >= 0 {
-				t.Fatalf("accepted workingDir with a control character %q", wd)
+			if strings.IndexFunc(wd, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError }) >= 0 {
+				t.Fatalf("accepted workingDir with a control or format character %q", wd)
 			}
 			if c := path.Clean(wd); c != wd && c+"/" != wd {
 				t.Fatalf("accepted unclean workingDir %q", wd)

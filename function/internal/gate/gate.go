@@ -17,6 +17,12 @@
 // stays, not retryable, and its message names the marker and says what
 // the look-up showed: a command may still arrive later, so the gate cannot
 // promise that nothing runs.
+//
+// The marker line also seals who started the command (Options.Owners,
+// package owner). Reading a command's results, the gate finds it in
+// ListCommands, opens the seal and gives the policy the verified owner
+// (hpcgate:CommandOwner, hpcgate:OwnCommand). A command with a line that
+// begins like a marker line is refused, so no marker can be passed on.
 package gate
 
 import (
@@ -25,11 +31,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"path"
 	"strings"
 	"time"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
@@ -46,6 +51,7 @@ type commander interface {
 	Wait(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
 	Results(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
 	FindMarked(ctx context.Context, clusterID, marker string) (hpcgate.MarkSearch, error)
+	FindCommand(ctx context.Context, clusterID, commandID string) (hpcgate.ListedCommand, bool, error)
 }
 
 // Options bound what a request may ask for and say where it runs.
@@ -57,8 +63,12 @@ type Options struct {
 	MaxWait         time.Duration
 	DeadlineSlack   time.Duration // kept back from the context deadline to answer in
 	Analyze         func(command string) (hpcgate.Analysis, error)
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// Owners seals who starts each command on its marker line and opens
+	// the seal when its results are read (hpcgate:CommandOwner); nil:
+	// no command has an owner.
+	Owners sealer
+	Logger *slog.Logger
+	Now    func() time.Time
 	// DecisionDetail is how much of a decision the caller sees: DetailFull
 	// ("" too) or DetailReasons.
 	DecisionDetail string
@@ -109,12 +119,15 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 	req := c.Request
 	res.Request = &req
 	if err := g.validate(req); err != nil {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, err)
+		return g.fail(&rec, res, err)
 	}
 	req = req.WithDefaults()
 	an, err := g.opt.Analyze(req.Command)
 	if err != nil {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, err)
+		return g.fail(&rec, res, err)
+	}
+	if err := copiedMarker(an); err != nil {
+		return g.fail(&rec, res, err)
 	}
 	// From here on the request is the one the policy sees and E-HPC runs.
 	req.Command = an.Canonical
@@ -133,14 +146,14 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 	// audit record keep the canonical form.
 	wire := req
 	var marker, why string
-	wire.Command, marker, why = g.mark(an)
+	wire.Command, marker, why = g.mark(an, req.ClusterID, c.Principal.Owner())
 
 	// An event delivered again runs nothing: the claim step (claim.go)
 	// answers it with the command of the delivery that claimed it.
 	rec.Event = c.Identity
 	ticket, orig, err := g.claimEvent(ctx, c, req, marker)
 	if err != nil {
-		return g.fail(&rec, res, hpcgate.StatusError, err)
+		return g.fail(&rec, res, err)
 	}
 	var inv hpcgate.Invocation
 	cluster := req.ClusterID
@@ -158,7 +171,7 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 		}
 		settle(ctx, ticket, inv, sent, err)
 		if err != nil {
-			return g.fail(&rec, res, hpcgate.StatusError, err)
+			return g.fail(&rec, res, err)
 		}
 	}
 	res.CommandID, res.RequestID, res.InstanceIDs = inv.CommandID, inv.RequestID, inv.InstanceIDs
@@ -185,26 +198,34 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 }
 
 // Status reports a command's status and output to a principal allowed
-// ehpc:ListInvocationResults on its cluster.
+// ehpc:ListInvocationResults on its cluster. The policy learns the
+// command's verified owner (hpcgate:CommandOwner, hpcgate:OwnCommand), so
+// that it can grant a principal its own commands only.
 func (g *Gate) Status(ctx context.Context, c Call, commandID string) (res hpcgate.Result) {
 	rec := audit.Record{Principal: c.Principal, Trigger: c.Trigger, Action: hpcgate.ActionListResults, Started: g.opt.Now()}
 	defer g.finish(ctx, &rec, &res)
 	req := hpcgate.Request{ClusterID: c.Request.ClusterID}
 	res.Request = &req
 	if !clusterRE.MatchString(req.ClusterID) {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, hpcgate.Invalid("clusterId: want an E-HPC cluster id such as ehpc-hz-abc123"))
+		return g.fail(&rec, res, hpcgate.Invalid("clusterId: want an E-HPC cluster id such as ehpc-hz-abc123"))
 	}
 	if !commandRE.MatchString(commandID) {
-		return g.fail(&rec, res, hpcgate.StatusInvalid, hpcgate.Invalid("commandId: want an E-HPC command id such as c-hz01v8vudql1234"))
+		return g.fail(&rec, res, hpcgate.Invalid("commandId: want an E-HPC command id such as c-hz01v8vudql1234"))
 	}
 	rec.Request = &req
 	res.CommandID = commandID
-	if !g.authorize(ctx, g.query(c, req, nil, hpcgate.ActionListResults), &rec, &res) {
+	owner, err := g.commandOwner(ctx, req.ClusterID, commandID)
+	if err != nil {
+		return g.fail(&rec, res, err)
+	}
+	q := g.query(c, req, nil, hpcgate.ActionListResults)
+	q.CommandOwner = owner
+	if !g.authorize(ctx, q, &rec, &res) {
 		return res
 	}
 	out, err := g.cmd.Results(ctx, req.ClusterID, commandID)
 	if err != nil {
-		return g.fail(&rec, res, hpcgate.StatusError, err)
+		return g.fail(&rec, res, err)
 	}
 	g.applyOutcome(&res, out)
 	return res
@@ -228,15 +249,7 @@ func (g *Gate) finish(ctx context.Context, rec *audit.Record, res *hpcgate.Resul
 // pipeline could start: an event that did not decode, a missing token.
 func (g *Gate) Reject(ctx context.Context, c Call, err error) hpcgate.Result {
 	rec := audit.Record{Principal: c.Principal, Trigger: c.Trigger, Route: c.Route, Action: hpcgate.ActionInvoke, Started: g.opt.Now()}
-	e := hpcgate.AsError(err)
-	status := hpcgate.StatusInvalid
-	switch {
-	case e.Code == hpcgate.CodeUnauthenticated:
-		status = hpcgate.StatusUnauthenticated
-	case e.Status >= 500:
-		status = hpcgate.StatusError
-	}
-	res := g.fail(&rec, hpcgate.Result{}, status, err)
+	res := g.fail(&rec, hpcgate.Result{}, err)
 	rec.Result = &res
 	audit.Log(ctx, g.opt.Logger, rec)
 	return res
@@ -249,13 +262,13 @@ func (g *Gate) authorize(ctx context.Context, q hpcgate.Query, rec *audit.Record
 	rec.Context, rec.Region, rec.Account = &q.Context, q.Region, q.Account
 	dec, err := g.auth.Decide(ctx, q)
 	if err != nil {
-		*res = g.fail(rec, *res, hpcgate.StatusError, policyUnavailable(err))
+		*res = g.fail(rec, *res, policyUnavailable(err))
 		return false
 	}
 	rec.Decision = &dec
 	res.Decision = g.shown(dec)
 	if !dec.Allow {
-		*res = g.fail(rec, *res, hpcgate.StatusDenied, denied())
+		*res = g.fail(rec, *res, denied())
 		return false
 	}
 	return true
@@ -274,12 +287,14 @@ func (g *Gate) shown(dec hpcgate.Decision) *hpcgate.ResultDecision {
 	return &hpcgate.ResultDecision{Allow: dec.Allow, Reasons: dec.Reasons, NearMisses: dec.NearMisses, Explanation: dec.Explanation}
 }
 
-func (g *Gate) fail(rec *audit.Record, res hpcgate.Result, status string, err error) hpcgate.Result {
+// fail ends res with err: its status is the error code's (hpcgate's one
+// table of codes).
+func (g *Gate) fail(rec *audit.Record, res hpcgate.Result, err error) hpcgate.Result {
 	e := hpcgate.AsError(err)
 	if e.Err != nil {
 		rec.InternalError = e.Err
 	}
-	res.Status = status
+	res.Status = hpcgate.ResultStatus(e)
 	res.Error = e.Body()
 	return res
 }
@@ -332,11 +347,11 @@ func policyUnavailable(err error) error {
 	if errors.As(err, &e) && e.Code == hpcgate.CodePolicyUnavailable {
 		return e
 	}
-	return &hpcgate.Error{Code: hpcgate.CodePolicyUnavailable, Message: "no policy decision could be made", Source: hpcgate.SourcePolicy, Status: http.StatusServiceUnavailable, Err: err}
+	return &hpcgate.Error{Code: hpcgate.CodePolicyUnavailable, Message: "no policy decision could be made", Source: hpcgate.SourcePolicy, Status: hpcgate.HTTPStatusOf(hpcgate.CodePolicyUnavailable), Err: err}
 }
 
 func denied() error {
-	return &hpcgate.Error{Code: hpcgate.CodePolicyDenied, Message: "the policy does not allow this request; see decision.reasons", Source: hpcgate.SourcePolicy, Status: http.StatusForbidden}
+	return &hpcgate.Error{Code: hpcgate.CodePolicyDenied, Message: "the policy does not allow this request; see decision.reasons", Source: hpcgate.SourcePolicy, Status: hpcgate.HTTPStatusOf(hpcgate.CodePolicyDenied)}
 }
 
 var (
@@ -369,9 +384,19 @@ func (g *Gate) validate(r hpcgate.Request) error {
 			return hpcgate.Invalid("workingDir: longer than %d bytes", maxWorkingDir)
 		case !strings.HasPrefix(wd, "/"):
 			return hpcgate.Invalid("workingDir: want an absolute path")
-		case strings.IndexFunc(wd, func(r rune) bool { return unicode.IsControl(r) || r == unicode.ReplacementChar }) >= 0:
-			return hpcgate.Invalid("workingDir: holds a control character")
-		case path.Clean(wd) != wd && path.Clean(wd)+"/" != wd:
+		case !utf8.ValidString(wd):
+			return hpcgate.Invalid("workingDir: not valid UTF-8")
+		case strings.ContainsAny(wd, "\n\t\uFFFD"):
+			return hpcgate.Invalid("workingDir: holds a line break, a tab or U+FFFD")
+		}
+		// The characters a command may not hold (bidi overrides, zero-width
+		// and control characters) are refused in its directory too.
+		for _, r := range wd {
+			if why := hpcgate.ForbiddenRune(r); why != "" {
+				return hpcgate.Invalid("workingDir: %s U+%04X is not allowed", why, r)
+			}
+		}
+		if path.Clean(wd) != wd && path.Clean(wd)+"/" != wd {
 			return hpcgate.Invalid("workingDir: want a clean path (no ., .. or //)")
 		}
 	}
@@ -391,20 +416,7 @@ func (g *Gate) validate(r hpcgate.Request) error {
 	return nil
 }
 
-// HTTPStatus is the HTTP status of a result for the HTTP trigger: 200 when
-// finished, 202 while accepted or running, the error's status otherwise.
-func HTTPStatus(r hpcgate.Result) int {
-	switch r.Status {
-	case hpcgate.StatusSucceeded, hpcgate.StatusPartial, hpcgate.StatusFailed, hpcgate.StatusTimedOut:
-		return http.StatusOK
-	case hpcgate.StatusAccepted, hpcgate.StatusRunning:
-		if r.CommandID == "" { // a dry run: decided, nothing started
-			return http.StatusOK
-		}
-		return http.StatusAccepted
-	}
-	if r.Error != nil && r.Error.HTTPStatus != 0 {
-		return r.Error.HTTPStatus
-	}
-	return http.StatusInternalServerError
-}
+// HTTPStatus is the HTTP status of a result for the HTTP trigger.
+//
+// Deprecated: use r.HTTPStatus(); kept for callers on other branches.
+func HTTPStatus(r hpcgate.Result) int { return r.HTTPStatus() }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +27,12 @@ func (f *fakeAuth) Decide(_ context.Context, q policy.Query) (hpcgate.Decision, 
 }
 
 type fakeCmd struct {
-	invoke  func(r hpcgate.Request) (ehpc.Invocation, error)
-	wait    func(ctx context.Context) (ehpc.Outcome, error)
-	find    func(marker string) (ehpc.MarkSearch, error) // nil: nothing listed
+	invoke func(r hpcgate.Request) (ehpc.Invocation, error)
+	wait   func(ctx context.Context) (ehpc.Outcome, error)
+	find   func(marker string) (ehpc.MarkSearch, error) // nil: nothing listed
+	// listed answers FindCommand; nil: E-HPC lists what was invoked,
+	// under the id started gives.
+	listed  func(commandID string) (ehpc.Command, bool, error)
 	invoked []hpcgate.Request
 	waited  int
 	waitIDs []string
@@ -54,6 +56,17 @@ func (f *fakeCmd) FindMarked(_ context.Context, _, marker string) (ehpc.MarkSear
 		return ehpc.MarkSearch{}, nil
 	}
 	return f.find(marker)
+}
+
+func (f *fakeCmd) FindCommand(_ context.Context, _, commandID string) (ehpc.Command, bool, error) {
+	if f.listed != nil {
+		return f.listed(commandID)
+	}
+	if len(f.invoked) == 0 {
+		return ehpc.Command{}, false, nil
+	}
+	last := f.invoked[len(f.invoked)-1]
+	return ehpc.Command{CommandID: commandID, Content: last.Command, WorkingDir: last.WorkingDir, Timeout: last.Timeout}, true, nil
 }
 
 func (f *fakeCmd) Results(ctx context.Context, _, _ string) (ehpc.Outcome, error) { return f.wait(ctx) }
@@ -148,6 +161,27 @@ func TestRun(t *testing.T) {
 		"working dir climbing out": {
 			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data/../etc"}, decide: allow, invoke: started, waitFn: finished,
 			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a bidi override": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/tmp/\u202edcba"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a zero-width space": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\u200b"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a line separator": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\u2028x"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a newline": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\nx"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with a C1 control": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\u0085"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir with invalid UTF-8": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data\xff"}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
+		"working dir in another script is fine": {
+			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", WorkingDir: "/data/数据/zoë", Timeout: 1}, decide: allow, invoke: started, waitFn: finished,
+			wantStatus: hpcgate.StatusSucceeded, wantHTTP: 200, wantDecide: true, wantInvoke: true},
 		"too many nodes": {
 			req: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue", InstanceIDs: []string{"i-1", "i-2", "i-3", "i-4", "i-5"}}, decide: allow, invoke: started, waitFn: finished,
 			wantStatus: hpcgate.StatusInvalid, wantHTTP: 400, wantCode: hpcgate.CodeInvalidRequest},
@@ -280,13 +314,22 @@ func TestStatusAuthorizesListResults(t *testing.T) {
 
 func TestRejectMapsStatus(t *testing.T) {
 	g := newGate(&fakeAuth{decide: allow}, &fakeCmd{}, &bytes.Buffer{})
-	res := g.Reject(t.Context(), Call{Trigger: "http"}, &hpcgate.Error{Code: hpcgate.CodeUnauthenticated, Message: "missing bearer token", Status: http.StatusUnauthorized, Source: hpcgate.SourceGate})
-	if res.Status != hpcgate.StatusUnauthenticated || HTTPStatus(res) != 401 {
-		t.Errorf("result = %+v", res)
-	}
-	res = g.Reject(t.Context(), Call{Trigger: "oss"}, hpcgate.Errorf(hpcgate.CodeInvalidEvent, 400, "not an event"))
-	if res.Status != hpcgate.StatusInvalid || HTTPStatus(res) != 400 {
-		t.Errorf("result = %+v", res)
+	for name, tt := range map[string]struct {
+		err        error
+		wantStatus string
+		wantHTTP   int
+	}{
+		"no token":                {hpcgate.Errorf(hpcgate.CodeUnauthenticated, "missing bearer token"), hpcgate.StatusUnauthenticated, 401},
+		"key set unavailable":     {hpcgate.Errorf(hpcgate.CodeAuthUnavailable, "token verification unavailable"), hpcgate.StatusError, 503},
+		"not an event":            {hpcgate.Errorf(hpcgate.CodeInvalidEvent, "not an event"), hpcgate.StatusInvalid, 400},
+		"too large":               {hpcgate.Errorf(hpcgate.CodeTooLarge, "too large"), hpcgate.StatusInvalid, 413},
+		"an E-HPC code":           {&hpcgate.Error{Code: "ClusterNotFound", Status: 404, Source: hpcgate.SourceEHPC}, hpcgate.StatusError, 404},
+		"an error without a code": {errors.New("boom"), hpcgate.StatusError, 500},
+	} {
+		res := g.Reject(t.Context(), Call{Trigger: "http"}, tt.err)
+		if res.Status != tt.wantStatus || HTTPStatus(res) != tt.wantHTTP {
+			t.Errorf("%s: result = %+v, want %s %d", name, res, tt.wantStatus, tt.wantHTTP)
+		}
 	}
 }
 

@@ -30,14 +30,24 @@ const (
 	unmarkedChanged = "a marker line would change what the command runs"
 )
 
-// mark returns the command to send for an analysed request: its canonical
-// form with a marker line (ehpc.Mark), provided the analyser confirms that
-// the line is inert: the marked text is its own canonical form, and every
-// fact but the comment feature is that of the canonical form. Otherwise it
-// returns the canonical form, no marker, and why.
-func (g *Gate) mark(an hpcgate.Analysis) (command, marker, why string) {
+// mark returns the command to send for an analysed request on clusterID
+// by owner: its canonical form with a marker line (ehpc.MarkSealed) that
+// also seals owner when the gate has keys, provided the analyser confirms
+// that the line is inert: the marked text is its own canonical form, and
+// every fact but the comment feature is that of the canonical form. A
+// seal that would make the text too long is left out (the command then
+// has no owner, but can still be found). Otherwise it returns the
+// canonical form, no marker, and why.
+func (g *Gate) mark(an hpcgate.Analysis, clusterID, owner string) (command, marker, why string) {
 	marker = ehpc.NewMarker()
 	marked := ehpc.Mark(an.Canonical, marker)
+	if g.opt.Owners != nil {
+		if seal := g.opt.Owners.Seal(clusterID, marker, an.Canonical, owner); seal != "" {
+			if s := ehpc.MarkSealed(an.Canonical, marker, seal); utf8.RuneCountInString(s) <= hpcgate.MaxCommandLen {
+				marked = s
+			}
+		}
+	}
 	if utf8.RuneCountInString(marked) > hpcgate.MaxCommandLen {
 		return an.Canonical, "", unmarkedTooLong
 	}
@@ -46,6 +56,17 @@ func (g *Gate) mark(an hpcgate.Analysis) (command, marker, why string) {
 		return an.Canonical, "", unmarkedChanged
 	}
 	return marked, marker, ""
+}
+
+// copiedMarker refuses a command with a line that begins like a marker
+// line: sent without the gate's own marker (too long for one), the copied
+// line would be its last, and the command would pass for the one that
+// carried it first.
+func copiedMarker(an hpcgate.Analysis) error {
+	if !ehpc.HasMarkerLine(an.Canonical) {
+		return nil
+	}
+	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: a line may not begin with %q, which marks the gateway's own last line", "# "+ehpc.MarkerPrefix)
 }
 
 // sameFacts reports whether a and b describe the same commands, ignoring

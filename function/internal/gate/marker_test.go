@@ -90,7 +90,7 @@ func TestMarkIsInert(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sent, marker, why := g.mark(an)
+			sent, marker, why := g.mark(an, "ehpc-hz-abc", "user:alice")
 			if marker == "" {
 				t.Fatalf("not marked (%s): %q", why, an.Canonical)
 			}
@@ -126,7 +126,7 @@ func TestMarkIsInertOnSeeds(t *testing.T) {
 			continue
 		}
 		t.Run(ent.Name(), func(t *testing.T) {
-			sent, marker, why := g.mark(an)
+			sent, marker, why := g.mark(an, "ehpc-hz-abc", "user:alice")
 			if marker == "" {
 				if why == unmarkedTooLong {
 					return
@@ -162,7 +162,7 @@ func TestMarkRefusesWhatItCannotProve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sent, marker, why := newScanGate(&fakeCmd{}, &bytes.Buffer{}).mark(long); sent != long.Canonical || marker != "" || why != unmarkedTooLong {
+	if sent, marker, why := newScanGate(&fakeCmd{}, &bytes.Buffer{}).mark(long, "ehpc-hz-abc", "user:alice"); sent != long.Canonical || marker != "" || why != unmarkedTooLong {
 		t.Errorf("a command near the length limit: sent %d chars, marker %q, why %q; want it unmarked as too long", len(sent), marker, why)
 	}
 	// The stand-in analyser gives the marked text other facts.
@@ -170,7 +170,7 @@ func TestMarkRefusesWhatItCannotProve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sent, marker, why := newGate(&fakeAuth{decide: allow}, &fakeCmd{}, &bytes.Buffer{}).mark(an); sent != an.Canonical || marker != "" || why != unmarkedChanged {
+	if sent, marker, why := newGate(&fakeAuth{decide: allow}, &fakeCmd{}, &bytes.Buffer{}).mark(an, "ehpc-hz-abc", "user:alice"); sent != an.Canonical || marker != "" || why != unmarkedChanged {
 		t.Errorf("facts changed: sent %q, marker %q, why %q; want it unmarked", sent, marker, why)
 	}
 }
@@ -183,7 +183,7 @@ func TestMarkersAreUnique(t *testing.T) {
 	g := newScanGate(&fakeCmd{}, &bytes.Buffer{})
 	seen := map[string]bool{}
 	for range 1000 {
-		_, m, _ := g.mark(an)
+		_, m, _ := g.mark(an, "ehpc-hz-abc", "user:alice")
 		if m == "" || seen[m] {
 			t.Fatalf("marker %q empty or repeated", m)
 		}
@@ -370,7 +370,7 @@ func BenchmarkMark(b *testing.B) {
 		g := newScanGate(&fakeCmd{}, &bytes.Buffer{})
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
-				if _, m, _ := g.mark(an); m == "" {
+				if _, m, _ := g.mark(an, "ehpc-hz-abc", "user:alice"); m == "" {
 					b.Fatal("not marked")
 				}
 			}

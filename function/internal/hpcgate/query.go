@@ -10,4 +10,8 @@ type Query struct {
 	Trigger   string
 	Region    string // for the resource ARN acs:ehpc:<region>:<account>:cluster/<id>
 	Account   string
+	// CommandOwner is the verified owner ("<type>:<id>") of the command
+	// whose results are read; "" when it has none. Only for
+	// ehpc:ListInvocationResults.
+	CommandOwner string
 }

@@ -67,6 +67,16 @@ type Principal struct {
 	MFA *bool `json:"mfa,omitempty"`
 }
 
+// Owner is p as a command owner: "<type>:<id>", e.g. "user:alice" or
+// "service:oss:raw-data" (the type holds no colon, so the first one ends
+// it); "" when p is incomplete. It is the value of hpcgate:CommandOwner.
+func (p Principal) Owner() string {
+	if p.Type == "" || p.ID == "" {
+		return ""
+	}
+	return p.Type + ":" + p.ID
+}
+
 // RequestContext carries the global acs: condition keys a trigger knows.
 // A nil or empty field is an absent key.
 type RequestContext struct {

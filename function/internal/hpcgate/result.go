@@ -1,5 +1,7 @@
 package hpcgate
 
+import "net/http"
+
 // Result statuses.
 const (
 	StatusSucceeded       = "succeeded"
@@ -13,6 +15,33 @@ const (
 	StatusUnauthenticated = "unauthenticated"
 	StatusError           = "error"
 )
+
+// statusHTTP is the HTTP status of the result statuses that are not
+// errors; an error's status is its code's (codeClasses).
+var statusHTTP = map[string]int{
+	StatusSucceeded: http.StatusOK,
+	StatusPartial:   http.StatusOK,
+	StatusFailed:    http.StatusOK,
+	StatusTimedOut:  http.StatusOK,
+	StatusAccepted:  http.StatusAccepted,
+	StatusRunning:   http.StatusAccepted,
+}
+
+// HTTPStatus is the HTTP status of r for the HTTP trigger: 200 when
+// finished (or decided in a dry run), 202 while accepted or running, the
+// error's status otherwise.
+func (r Result) HTTPStatus() int {
+	if st, ok := statusHTTP[r.Status]; ok {
+		if st == http.StatusAccepted && r.CommandID == "" { // a dry run: decided, nothing started
+			return http.StatusOK
+		}
+		return st
+	}
+	if r.Error != nil && r.Error.HTTPStatus != 0 {
+		return r.Error.HTTPStatus
+	}
+	return http.StatusInternalServerError
+}
 
 // Result is the one normalized answer every trigger returns, whatever happened.
 type Result struct {

@@ -64,7 +64,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, http.StatusNotFound, hpcgate.CodeNotFound, "no such endpoint; see POST /v1/commands")
+		writeError(w, hpcgate.Errorf(hpcgate.CodeNotFound, "no such endpoint; see POST /v1/commands"))
 	})
 	return withRequestID(mux)
 }
@@ -88,7 +88,7 @@ func withRequestID(h http.Handler) http.Handler {
 func (s *Server) commands(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, r, http.StatusMethodNotAllowed, hpcgate.CodeInvalidRequest, "use POST to run a command")
+		writeError(w, hpcgate.Errorf(hpcgate.CodeMethodNotAllowed, "use POST to run a command"))
 		return
 	}
 	call, ok := s.authenticated(w, r)
@@ -99,7 +99,7 @@ func (s *Server) commands(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			err = hpcgate.Errorf(hpcgate.CodeInvalidRequest, http.StatusRequestEntityTooLarge, "request body is larger than %d bytes", s.MaxBodyBytes)
+			err = hpcgate.Errorf(hpcgate.CodeTooLarge, "request body is larger than %d bytes", s.MaxBodyBytes)
 		} else {
 			err = hpcgate.Invalid("request body could not be read")
 		}
@@ -121,7 +121,7 @@ func (s *Server) commands(w http.ResponseWriter, r *http.Request) {
 func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		writeError(w, r, http.StatusMethodNotAllowed, hpcgate.CodeInvalidRequest, "use GET to read a command's status")
+		writeError(w, hpcgate.Errorf(hpcgate.CodeMethodNotAllowed, "use GET to read a command's status"))
 		return
 	}
 	call, ok := s.authenticated(w, r)
@@ -161,7 +161,7 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (gate.Cal
 	call := ingress.HTTPCall(r)
 	var err error
 	if s.Auth == nil {
-		err = &hpcgate.Error{Code: hpcgate.CodeUnauthenticated, Message: "no identity provider is configured", Source: hpcgate.SourceGate, Status: http.StatusUnauthorized}
+		err = &hpcgate.Error{Code: hpcgate.CodeUnauthenticated, Message: "no identity provider is configured", Source: hpcgate.SourceGate, Status: hpcgate.HTTPStatusOf(hpcgate.CodeUnauthenticated)}
 	} else {
 		call.Principal, err = s.Auth.VerifyRequest(r)
 	}
@@ -173,7 +173,7 @@ func (s *Server) authenticated(w http.ResponseWriter, r *http.Request) (gate.Cal
 }
 
 func writeResult(w http.ResponseWriter, res hpcgate.Result) {
-	status := gate.HTTPStatus(res)
+	status := res.HTTPStatus()
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hpcgate"`)
 	}
@@ -182,9 +182,8 @@ func writeResult(w http.ResponseWriter, res hpcgate.Result) {
 	json.NewEncoder(w).Encode(res)
 }
 
-func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	res := hpcgate.Result{Status: hpcgate.StatusInvalid, Error: &hpcgate.ErrorBody{Code: code, Message: msg, HTTPStatus: status, Source: hpcgate.SourceGate}}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(res)
+// writeError answers a request that never reached the gateway (no such
+// endpoint or method) with e, in the result shape.
+func writeError(w http.ResponseWriter, e *hpcgate.Error) {
+	writeResult(w, hpcgate.Result{Status: hpcgate.ResultStatus(e), Error: e.Body()})
 }

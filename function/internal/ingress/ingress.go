@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -78,8 +77,7 @@ func (in *Ingress) Accepts(kind trigger.Kind) error {
 	if slices.Contains(in.cfg.Accept, string(kind)) {
 		return nil
 	}
-	return hpcgate.Errorf(hpcgate.CodeEventNotAccepted, http.StatusBadRequest,
-		"this deployment does not accept %s events (it accepts: %s)", kind, cmp.Or(strings.Join(in.cfg.Accept, ", "), "none"))
+	return hpcgate.Errorf(hpcgate.CodeEventNotAccepted, "this deployment does not accept %s events (it accepts: %s)", kind, cmp.Or(strings.Join(in.cfg.Accept, ", "), "none"))
 }
 
 // Calls turns a decoded event other than an HTTP trigger event into its
@@ -143,5 +141,5 @@ func timerCall(t trigger.TimerEvent) hpcgate.Call {
 }
 
 func invalidEvent(format string, args ...any) *hpcgate.Error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidEvent, http.StatusBadRequest, format, args...)
+	return hpcgate.Errorf(hpcgate.CodeInvalidEvent, format, args...)
 }

@@ -2,7 +2,6 @@ package ingress
 
 import (
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -63,7 +62,7 @@ func resolve(routes []hpcgate.Route, s subject, c hpcgate.Call) (Item, error) {
 		c.Principal = service("oss", s.rec.OSS.Bucket.Name)
 		what = fmt.Sprintf("%s on bucket %q", s.rec.EventName, s.rec.OSS.Bucket.Name)
 	}
-	return Item{Call: c, Err: hpcgate.Errorf(hpcgate.CodeNoRoute, http.StatusBadRequest, "no route matches %s", what)}, nil
+	return Item{Call: c, Err: hpcgate.Errorf(hpcgate.CodeNoRoute, "no route matches %s", what)}, nil
 }
 
 func matches(m hpcgate.RouteMatch, s subject) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -229,5 +228,5 @@ func readDecision(v ast.Value, d *hpcgate.Decision) error {
 }
 
 func unavailable(msg string, err error) *hpcgate.Error {
-	return &hpcgate.Error{Code: hpcgate.CodePolicyUnavailable, Message: msg, Source: hpcgate.SourcePolicy, Status: http.StatusServiceUnavailable, Err: err}
+	return &hpcgate.Error{Code: hpcgate.CodePolicyUnavailable, Message: msg, Source: hpcgate.SourcePolicy, Status: hpcgate.HTTPStatusOf(hpcgate.CodePolicyUnavailable), Err: err}
 }

@@ -252,6 +252,12 @@ func requestKeys(q Query, now time.Time) map[string][]string {
 	if q.Principal.MFA != nil {
 		k["acs:MFAPresent"] = []string{strconv.FormatBool(*q.Principal.MFA)}
 	}
+	if owner, own, read := commandOwnerKeys(q); read {
+		if owner != "" {
+			k["hpcgate:CommandOwner"] = []string{owner}
+		}
+		k["hpcgate:OwnCommand"] = []string{strconv.FormatBool(own)}
+	}
 	for key, v := range k {
 		if v == nil {
 			k[key] = []string{}

@@ -51,6 +51,8 @@ var conditionKeys = map[string]keySpec{
 	"acs:SecureTransport":      {keyBool, false},
 	"acs:CurrentTime":          {keyDate, false},
 	"acs:MFAPresent":           {keyBool, false},
+	"hpcgate:CommandOwner":     {keyString, false},
+	"hpcgate:OwnCommand":       {keyBool, false},
 }
 
 // Resource returns the resource ARN of a request on a cluster.
@@ -257,6 +259,12 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	if q.Principal.MFA != nil {
 		put("acs:MFAPresent", ast.InternedTerm(*q.Principal.MFA))
 	}
+	if owner, own, read := commandOwnerKeys(q); read {
+		if owner != "" {
+			put("hpcgate:CommandOwner", ast.StringTerm(owner))
+		}
+		put("hpcgate:OwnCommand", ast.InternedTerm(own))
+	}
 
 	in := ast.NewObjectWithCapacity(shape.fieldCount())
 	in.Insert(sterm("action"), sterm(q.Action))
@@ -330,6 +338,17 @@ func buildInput(q Query, now time.Time, shape *inputShape) ast.Value {
 	}
 	in.Insert(sterm("keys"), ast.NewTerm(keys))
 	return in
+}
+
+// commandOwnerKeys gives the owner keys of q. A read knows whose command
+// it reads: hpcgate:CommandOwner (owner, "" absent) when a seal proves
+// it, and always hpcgate:OwnCommand (own), whether that is the requester
+// itself. read is false for any other action: neither key exists then.
+func commandOwnerKeys(q Query) (owner string, own, read bool) {
+	if q.Action != hpcgate.ActionListResults {
+		return "", false, false
+	}
+	return q.CommandOwner, q.CommandOwner != "" && q.CommandOwner == q.Principal.Owner(), true
 }
 
 func item(k string, v *ast.Term) [2]*ast.Term { return ast.Item(sterm(k), v) }

@@ -13,6 +13,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/policies"
 )
@@ -352,6 +354,31 @@ func TestDecide(t *testing.T) {
 			q.Action, q.Analysis, q.Context.SecureTransport = hpcgate.ActionListResults, nil, &yes
 			return q
 		}(), allow: true, wantSid: "OperatorResults"},
+		"researcher reads own results": {q: func() Query {
+			q := query(hpcgate.Principal{Type: "user", ID: "alice", Groups: []string{"researchers"}})
+			q.Action, q.Analysis, q.CommandOwner = hpcgate.ActionListResults, nil, "user:alice"
+			return q
+		}(), allow: true, wantSid: "ReadOwnResults"},
+		"researcher reads an operator's results": {q: func() Query {
+			q := query(hpcgate.Principal{Type: "user", ID: "alice", Groups: []string{"researchers"}})
+			q.Action, q.Analysis, q.CommandOwner = hpcgate.ActionListResults, nil, "user:olga"
+			return q
+		}()},
+		"researcher reads an unowned command": {q: func() Query {
+			q := query(hpcgate.Principal{Type: "user", ID: "alice", Groups: []string{"researchers"}})
+			q.Action, q.Analysis = hpcgate.ActionListResults, nil
+			return q
+		}()},
+		"a service named like the researcher": {q: func() Query {
+			q := query(hpcgate.Principal{Type: "service", ID: "alice"})
+			q.Action, q.Analysis, q.CommandOwner = hpcgate.ActionListResults, nil, "user:alice"
+			return q
+		}()},
+		"operator reads a researcher's results": {q: func() Query {
+			q := query(hpcgate.Principal{Type: "user", ID: "bob", Groups: []string{"hpc-operators"}, MFA: &yes})
+			q.Action, q.Analysis, q.Context.SecureTransport, q.CommandOwner = hpcgate.ActionListResults, nil, &yes, "user:alice"
+			return q
+		}(), allow: true, wantSid: "OperatorResults"},
 		"operator without MFA": {q: func() Query {
 			q := query(hpcgate.Principal{Type: "user", ID: "bob", Groups: []string{"hpc-operators"}})
 			q.Action, q.Analysis, q.Context.SecureTransport = hpcgate.ActionListResults, nil, &yes
@@ -535,5 +562,42 @@ func TestExtensionReadsKeyThroughLibrary(t *testing.T) {
 	}
 	if d.Allow || len(d.Reasons) != 1 || d.Reasons[0].Detail != "no /tmp" {
 		t.Fatalf("decision %+v, want the extension's deny", d)
+	}
+}
+
+// TestOwnerKeys checks the command-owner keys of the input: present on
+// reads only, and "own" only for the very principal that owns it.
+func TestOwnerKeys(t *testing.T) {
+	alice := hpcgate.Principal{Type: "user", ID: "alice", Groups: []string{"researchers"}}
+	read := func(p hpcgate.Principal, owner string) Query {
+		return Query{Action: hpcgate.ActionListResults, Principal: p, CommandOwner: owner, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc"}}
+	}
+	tests := map[string]struct {
+		q          Query
+		owner, own any // nil: absent
+	}{
+		"own":                 {q: read(alice, "user:alice"), owner: "user:alice", own: true},
+		"another's":           {q: read(alice, "user:olga"), owner: "user:olga", own: false},
+		"unowned":             {q: read(alice, ""), own: false},
+		"same id, other type": {q: read(hpcgate.Principal{Type: "service", ID: "alice"}, "user:alice"), owner: "user:alice", own: false},
+		"id with a colon":     {q: read(hpcgate.Principal{Type: "service", ID: "oss:raw-data"}, "service:oss:raw-data"), owner: "service:oss:raw-data", own: true},
+		"an invocation has neither": {q: func() Query {
+			q := read(alice, "user:alice")
+			q.Action = hpcgate.ActionInvoke
+			return q
+		}()},
+	}
+	for name, tt := range tests {
+		v, err := ast.JSON(input(tt.q, time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := v.(map[string]any)["keys"].(map[string]any)
+		if got, ok := keys["hpcgate:CommandOwner"]; got != tt.owner || ok != (tt.owner != nil) {
+			t.Errorf("%s: hpcgate:CommandOwner = %v (present %v), want %v", name, got, ok, tt.owner)
+		}
+		if got, ok := keys["hpcgate:OwnCommand"]; got != tt.own || ok != (tt.own != nil) {
+			t.Errorf("%s: hpcgate:OwnCommand = %v (present %v), want %v", name, got, ok, tt.own)
+		}
 	}
 }

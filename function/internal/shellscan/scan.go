@@ -1058,5 +1058,5 @@ func (s *scan) arithmOperand(x syntax.TestExpr) {
 
 // invalid is the error for a command that is rejected at pos.
 func invalid(pos syntax.Pos, format string, args ...any) *hpcgate.Error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command at %s: %s", pos, fmt.Sprintf(format, args...))
+	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command at %s: %s", pos, fmt.Sprintf(format, args...))
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"unicode"
 	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -14,11 +13,11 @@ import (
 )
 
 // Length limits of a command, in Unicode code points: the limits of the
-// Command parameter of InvokeShellCommand. They apply to the command as
-// given and to its canonical form.
+// Command parameter of InvokeShellCommand (hpcgate's, the one place they
+// are set). They apply to the command as given and to its canonical form.
 const (
-	MinLength = 2
-	MaxLength = 2048
+	MinLength = hpcgate.MinCommandLen
+	MaxLength = hpcgate.MaxCommandLen
 )
 
 // analyser holds what one analysis reuses: the parser, the printer and
@@ -56,7 +55,7 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 		return hpcgate.Analysis{}, parseError(err)
 	}
 	if len(f.Stmts) == 0 {
-		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it has nothing to run")
+		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it has nothing to run")
 	}
 	canonical, g, err := an.canonicalize(command, f)
 	if err != nil {
@@ -126,15 +125,14 @@ func (an *analyser) canonicalize(command string, f *syntax.File) (string, *synta
 			return text, f, nil
 		}
 		if n := utf8.RuneCountInString(printed); n < MinLength || n > MaxLength {
-			return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400,
-				"invalid command: its canonical form is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
+			return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: its canonical form is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
 		}
 		text = printed
 		if f, err = an.parse(text); err != nil {
 			break
 		}
 	}
-	return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it has no stable canonical form")
+	return "", nil, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it has no stable canonical form")
 }
 
 // walk walks f, the tree of src, and returns what it found.
@@ -150,7 +148,7 @@ func (an *analyser) walk(f *syntax.File, src string) scan {
 func (an *analyser) print(f *syntax.File, text string) (printed string, same bool, err error) {
 	an.out = printBuf{want: text, buf: an.out.buf[:0]}
 	if err := an.printer.Print(&an.out, f); err != nil {
-		return "", false, hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command: it cannot be printed")
+		return "", false, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it cannot be printed")
 	}
 	printed = an.out.text()
 	return printed, printed == text, nil
@@ -234,7 +232,7 @@ func parseError(err error) error {
 	default:
 		msg = "invalid command: does not parse: " + err.Error()
 	}
-	return &hpcgate.Error{Code: hpcgate.CodeInvalidCommand, Message: msg, Source: hpcgate.SourceGate, Status: 400, Err: err}
+	return &hpcgate.Error{Code: hpcgate.CodeInvalidCommand, Message: msg, Source: hpcgate.SourceGate, Status: hpcgate.HTTPStatusOf(hpcgate.CodeInvalidCommand), Err: err}
 }
 
 // validate rejects, before any parsing, what no command may contain and
@@ -280,34 +278,14 @@ func validate(command string) error {
 }
 
 // forbidden names the class of a character no command may contain, or
-// returns "". These characters either do nothing useful in a shell command
-// or make what a reader sees differ from what runs.
-func forbidden(r rune) string {
-	switch {
-	case r == 0:
-		return "NUL byte"
-	case r == '\r':
-		return "carriage return"
-	case r < 0x20 && r != '\t' && r != '\n':
-		return "control character"
-	case r == 0x7f:
-		return "control character DEL"
-	case r >= 0x80 && r <= 0x9f:
-		return "C1 control character"
-	case r == 0x2028 || r == 0x2029:
-		return "line or paragraph separator"
-	case unicode.Is(unicode.Cf, r):
-		return "invisible format character"
-	}
-	return ""
-}
+// returns "" (hpcgate.ForbiddenRune: working directories obey the same rule).
+func forbidden(r rune) string { return hpcgate.ForbiddenRune(r) }
 
 func charError(line, col, offset int, format string, args ...any) error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400, "invalid command at %d:%d (byte %d): %s",
+	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command at %d:%d (byte %d): %s",
 		line, col, offset, fmt.Sprintf(format, args...))
 }
 
 func lengthError(n int) error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, 400,
-		"invalid command: it is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
+	return hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it is %d characters (Unicode code points); it must be %d to %d", n, MinLength, MaxLength)
 }

@@ -69,7 +69,7 @@ func DecodeLimit(raw []byte, maxBytes int) (Event, error) {
 		maxBytes = DefaultMaxBytes
 	}
 	if len(raw) > maxBytes {
-		return Event{}, tooLarge(hpcgate.CodeInvalidEvent, "event", len(raw), maxBytes)
+		return Event{}, tooLarge("event", len(raw), maxBytes)
 	}
 	if err := checkJSON(raw); err != nil {
 		return Event{}, eventError("event: %v", err)

@@ -170,7 +170,7 @@ func (e *HTTPEvent) check(maxBytes int) error {
 		e.body = b
 	}
 	if len(e.body) > maxBytes {
-		return tooLarge(hpcgate.CodeInvalidEvent, "http body", len(e.body), maxBytes)
+		return tooLarge("http body", len(e.body), maxBytes)
 	}
 	return nil
 }
@@ -294,8 +294,9 @@ func ServeEvent(ctx context.Context, h http.Handler, e HTTPEvent) HTTPTriggerRes
 	r, err := e.Request(ctx)
 	if err != nil {
 		he := hpcgate.AsError(err)
-		body, _ := json.Marshal(hpcgate.Result{Status: hpcgate.StatusInvalid, Error: he.Body()})
-		return HTTPResponse(he.Status, http.Header{"Content-Type": {"application/json"}}, body)
+		res := hpcgate.Result{Status: hpcgate.ResultStatus(he), Error: he.Body()}
+		body, _ := json.Marshal(res)
+		return HTTPResponse(res.HTTPStatus(), http.Header{"Content-Type": {"application/json"}}, body)
 	}
 	w := &responseRecorder{header: http.Header{}}
 	h.ServeHTTP(w, r)

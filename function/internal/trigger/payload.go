@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,7 +93,7 @@ func DecodePayload(b []byte, maxBytes int) (Payload, error) {
 		maxBytes = DefaultMaxBytes
 	}
 	if len(b) > maxBytes {
-		return Payload{}, tooLarge(hpcgate.CodeInvalidRequest, "request body", len(b), maxBytes)
+		return Payload{}, tooLarge("request body", len(b), maxBytes)
 	}
 	if err := checkJSON(b); err != nil {
 		return Payload{}, hpcgate.Invalid("request body: %v", err)
@@ -220,5 +219,5 @@ func wait(raw json.RawMessage) (WaitSpec, error) {
 
 // payloadError is the error of a request carried inside an event.
 func payloadError(where string, err error) *hpcgate.Error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidEvent, http.StatusBadRequest, "%s: %v", where, err)
+	return hpcgate.Errorf(hpcgate.CodeInvalidEvent, "%s: %v", where, err)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -203,10 +202,10 @@ func stringMap(raw json.RawMessage, field string) (map[string]string, error) {
 
 // eventError is the one error shape of an event that is not recognized.
 func eventError(format string, args ...any) *hpcgate.Error {
-	return hpcgate.Errorf(hpcgate.CodeInvalidEvent, http.StatusBadRequest, format, args...)
+	return hpcgate.Errorf(hpcgate.CodeInvalidEvent, format, args...)
 }
 
 // tooLarge is the error of input over its byte cap.
-func tooLarge(code, what string, n, limit int) *hpcgate.Error {
-	return hpcgate.Errorf(code, http.StatusRequestEntityTooLarge, "%s is %d bytes, over the limit of %d", what, n, limit)
+func tooLarge(what string, n, limit int) *hpcgate.Error {
+	return hpcgate.Errorf(hpcgate.CodeTooLarge, "%s is %d bytes, over the limit of %d", what, n, limit)
 }

@@ -210,8 +210,8 @@ func TestDecodeMalformed(t *testing.T) {
 			if he.Status != tc.status || he.Status < 400 || he.Status > 499 {
 				t.Errorf("status = %d, want %d", he.Status, tc.status)
 			}
-			if he.Code != hpcgate.CodeInvalidEvent {
-				t.Errorf("code = %q, want %q", he.Code, hpcgate.CodeInvalidEvent)
+			if want := map[bool]string{true: hpcgate.CodeTooLarge, false: hpcgate.CodeInvalidEvent}[tc.status == 413]; he.Code != want {
+				t.Errorf("code = %q, want %q", he.Code, want)
 			}
 			if !strings.Contains(he.Message, tc.want) {
 				t.Errorf("message %q does not say %q", he.Message, tc.want)
@@ -256,8 +256,9 @@ func TestDecodePayload(t *testing.T) {
 				return
 			}
 			var he *hpcgate.Error
-			if !errors.As(err, &he) || he.Status != tc.status || he.Code != hpcgate.CodeInvalidRequest || !strings.Contains(he.Message, tc.message) {
-				t.Fatalf("err = %v, want %d InvalidRequest saying %q", err, tc.status, tc.message)
+			wantCode := map[bool]string{true: hpcgate.CodeTooLarge, false: hpcgate.CodeInvalidRequest}[tc.status == 413]
+			if !errors.As(err, &he) || he.Status != tc.status || he.Code != wantCode || !strings.Contains(he.Message, tc.message) {
+				t.Fatalf("err = %v, want %d %s saying %q", err, tc.status, wantCode, tc.message)
 			}
 		})
 	}

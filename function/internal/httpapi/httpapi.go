@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
@@ -52,6 +53,12 @@ type Server struct {
 	Bundle func() any
 	// Extra routes, for local mode's POST /invoke.
 	Extra map[string]http.Handler
+	// Grants describes a caller's statements for GET /v1/me.
+	Grants grantLister
+	// Page serves the researchers' page at GET / and its files.
+	Page http.Handler
+	// Log takes the audit records of GET /v1/me.
+	Log *slog.Logger
 }
 
 // Handler returns the HTTP handler of the API.
@@ -60,6 +67,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/commands", s.commands)
 	mux.HandleFunc("/v1/commands/{commandId}", s.command)
 	mux.HandleFunc("/healthz", s.health)
+	mux.HandleFunc("GET /v1/me", s.me)
+	if s.Page != nil {
+		mux.Handle("GET /{$}", s.Page)
+		mux.Handle("GET /ui/", s.Page)
+	}
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}
@@ -129,6 +141,11 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.Request.ClusterID = r.URL.Query().Get("clusterId")
+	var err error
+	if call.Wait, err = waitParam(r.URL.Query()); err != nil {
+		writeResult(w, s.Gate.Reject(r.Context(), call, err))
+		return
+	}
 	writeResult(w, s.Gate.Status(r.Context(), call, r.PathValue("commandId")))
 }
 
@@ -177,13 +194,14 @@ func writeResult(w http.ResponseWriter, res hpcgate.Result) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hpcgate"`)
 	}
+	pollHeaders(w.Header(), res)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(res)
 }
 
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
-	res := hpcgate.Result{Status: hpcgate.StatusInvalid, Error: &hpcgate.ErrorBody{Code: code, Message: msg, HTTPStatus: status, Source: hpcgate.SourceGate}}
+	res := hpcgate.Result{Status: hpcgate.StatusInvalid, RequestID: audit.RequestID(r.Context()), Error: &hpcgate.ErrorBody{Code: code, Message: msg, HTTPStatus: status, Source: hpcgate.SourceGate}}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(res)

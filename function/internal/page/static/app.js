@@ -247,7 +247,8 @@ function renderGrants(p, grants) {
     const other = (g.conditions || []).filter((c) => !["hpcgate:CommandLine", "hpcgate:Program", "ehpc:Timeout"].includes(c.key));
     if (other.length) what.push(el("details", {}, el("summary", {}, other.length + " more condition" + (other.length > 1 ? "s" : "")),
       el("ul", {}, other.map((c) => el("li", {}, el("code", {}, c.key), " ", c.operator, " ", codes(c.values))))));
-    if (!what.length) what.push(g.effect === "Allow" ? "any command" : "every command");
+    const runs = g.actions.includes("ehpc:InvokeShellCommand");
+    if (!what.length) what.push(!runs ? "any command's results" : g.effect === "Allow" ? "any command" : "every command");
     return el("tr", {},
       el("td", {}, el("span", { class: "tag " + (g.effect === "Allow" ? "allow" : "deny") }, g.effect === "Allow" ? "allows" : "denies")),
       el("td", {}, g.actions.map((a) => a === "ehpc:InvokeShellCommand" ? "run" : a === "ehpc:ListInvocationResults" ? "read results" : a).join(", ")),
@@ -380,7 +381,7 @@ async function run(ev) {
     const { status, body } = await api("POST", "/v1/commands", Object.assign({ wait: 5 }, req));
     if (body.commandId) remember(body);
     showResult(body, started);
-    if (status === 202 && body.commandId) await watch(id, body.commandId, req.clusterId, started);
+    if (status === 202 && body.commandId) await watch(id, body.commandId, req.clusterId, started, body.request && body.request.command);
   } catch (e) {
     if (!(e instanceof SignedOut)) showError("The command could not be sent: " + e.message);
   } finally {
@@ -389,7 +390,7 @@ async function run(ev) {
 }
 
 // watch long-polls the command until it ends (or another run starts).
-async function watch(id, commandId, clusterId, started) {
+async function watch(id, commandId, clusterId, started, command) {
   let failures = 0;
   while (id === watchId) {
     let res;
@@ -402,7 +403,7 @@ async function watch(id, commandId, clusterId, started) {
       continue;
     }
     if (id !== watchId) return;
-    const body = res.body;
+    const body = withCommand(res.body, command);
     if (res.status >= 400) {
       showResult(Object.assign({ commandId }, body), started);
       if (!(body.error && body.error.retryable)) return;
@@ -414,6 +415,12 @@ async function watch(id, commandId, clusterId, started) {
     remember(body);
     if (res.status !== 202) return;
   }
+}
+
+// withCommand fills in the command a GET does not repeat.
+function withCommand(body, command) {
+  if (command && body.request && !body.request.command) body.request = Object.assign({}, body.request, { command });
+  return body;
 }
 
 function retryAfter(h) {
@@ -543,10 +550,10 @@ async function reopen(commandId, clusterId, command) {
   showResult({ status: "accepted", commandId, request: { clusterId, command } }, started);
   try {
     const { status, body } = await api("GET", "/v1/commands/" + encodeURIComponent(commandId) + "?clusterId=" + encodeURIComponent(clusterId));
-    if (body.request && command && !body.request.command) body.request.command = command;
+    withCommand(body, command);
     showResult(Object.assign({ commandId }, body), started);
-    if (body.commandId) remember(Object.assign({}, body, { request: Object.assign({ command }, body.request) }));
-    if (status === 202) await watch(id, commandId, clusterId, started);
+    if (body.commandId) remember(body);
+    if (status === 202) await watch(id, commandId, clusterId, started, command);
   } catch (e) {
     if (!(e instanceof SignedOut)) showError("Could not read the command: " + e.message);
   }

@@ -453,7 +453,7 @@ function showResult(res, started) {
   if (res.error && res.status !== "running") head.push(el("div", { class: "error-words" }, words(res)));
   else if (res.error) head.push(el("div", { class: "muted" }, "Still running; its results are out of reach for now: " + words(res)));
   if (res.decision && !res.decision.allow) head.push(el("ul", {}, (res.decision.reasons || []).map(reasonItem)));
-  if (res.wait) head.push(el("div", { class: "muted" }, `Waited ${res.wait.allowed} s of the ${res.wait.requested} s asked (${res.wait.limitedBy === "deadline" ? "the function's deadline is " + res.wait.deadline : "the gateway's longest wait"}).`));
+  if (res.wait) head.push(el("div", { class: "muted" }, `The wait was limited to ${res.wait.allowed} s of the ${res.wait.requested} s asked (${res.wait.limitedBy === "deadline" ? "the function's deadline is " + res.wait.deadline : "the gateway's longest wait"}).`));
   if (res.requestId) head.push(el("div", { class: "muted" }, "Request id ", el("code", {}, res.requestId)));
   $("result-head").replaceChildren(...head);
 

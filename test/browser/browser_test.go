@@ -215,6 +215,27 @@ func TestResearcherPage(t *testing.T) {
 		if !strings.Contains(v, "no statement allows") {
 			t.Errorf("verdict %q, want the implicit deny", v)
 		}
+		if strings.Contains(v, "Closest statements") && !strings.Contains(v, "SlurmAndWaiting") {
+			t.Errorf("verdict %q names near misses but not the Allow that nearly matched", v)
+		}
+	})
+
+	t.Run("near misses rendered when the decision has them", func(t *testing.T) {
+		// decision.nearMisses as the policy layer writes it, rendered by
+		// the page's own function.
+		step(t, ctx, "render a near miss", 10*time.Second, chromedp.Evaluate[chromedp.Void](`renderVerdict({status: "denied", decision: {allow: false,
+		  reasons: [{effect: "Deny", detail: "no statement allows"}],
+		  nearMisses: [{policy: "Researchers", sid: "SlurmAndWaiting", statement: 0,
+		    failed: [{key: "hpcgate:CommandLine", operator: "ForAllValues:StringLike", values: ["squeue", "squeue *"],
+		              requestValues: ["cat /etc/passwd"], offending: ["cat /etc/passwd"]},
+		             {key: "acs:SourceIp", operator: "IpAddress", values: ["10.0.0.0/8"], requestValues: null}],
+		    resource: {element: "Resource", values: ["acs:ehpc:*:*:cluster/ehpc-hz-*"], request: "acs:ehpc:cn-hangzhou:1:cluster/ehpc-sh-x"}}]}})`))
+		v := read(t, ctx, "read the verdict", chromedp.Text(chromedp.CSS("#verdict")))
+		for _, want := range []string{"Closest statements", "Researchers / SlurmAndWaiting", "hpcgate:CommandLine", "yours: cat /etc/passwd", "acs:SourceIp", "yours: absent", "ehpc-sh-x"} {
+			if !strings.Contains(v, want) {
+				t.Errorf("near-miss verdict lacks %q:\n%s", want, v)
+			}
+		}
 	})
 
 	t.Run("allowed, run by keyboard, output per node", func(t *testing.T) {
@@ -299,6 +320,41 @@ func TestResearcherPage(t *testing.T) {
 		panes := read(t, ctx, "read the panes", chromedp.Evaluate[[]pane](readPanes))
 		if len(panes) != 3 || strings.TrimSpace(panes[0].Output) != "hello from the page" {
 			t.Errorf("reopened panes %+v", panes)
+		}
+	})
+
+	t.Run("errors in words", func(t *testing.T) {
+		for code, want := range map[string]string{
+			"Throttling.User":    "E-HPC is throttling requests",
+			"PolicyUnavailable":  "No policy is available right now",
+			"ServiceUnavailable": "E-HPC is unavailable",
+		} {
+			got := read(t, ctx, "words for "+code, chromedp.Evaluate[string](`words({error: {code: "`+code+`", message: "m"}})`))
+			if !strings.Contains(got, want) {
+				t.Errorf("%s reads %q, want %q", code, got, want)
+			}
+		}
+		// A token whose signature the gateway refuses: /v1/me is 401.
+		step(t, ctx, "a refused token", 30*time.Second,
+			chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('hpcgate.token', sessionStorage.getItem('hpcgate.token').slice(0, -6) + 'AAAAAA')`),
+			chromedp.Navigate(base+"/"),
+			chromedp.WaitVisible(chromedp.CSS("#banner")),
+			chromedp.WaitVisible(chromedp.CSS("#signin-button")),
+		)
+		if b := read(t, ctx, "read the banner", chromedp.Text(chromedp.CSS("#banner"))); !strings.Contains(b, "not valid here") {
+			t.Errorf("banner %q, want the refused sign-in in words", b)
+		}
+		// A token past its exp: the page says so without asking the API.
+		step(t, ctx, "an expired token", 30*time.Second,
+			chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem('hpcgate.token', 'eyJhbGciOiJFUzI1NiJ9.' + btoa(JSON.stringify({sub: "alice", exp: 1})).replace(/=+$/, '') + '.c2ln')`),
+			chromedp.Navigate(base+"/"),
+			chromedp.WaitVisible(chromedp.CSS("#banner")),
+		)
+		if b := read(t, ctx, "read the banner", chromedp.Text(chromedp.CSS("#banner"))); !strings.Contains(b, "Your sign-in has expired") || !strings.Contains(b, "recent commands are kept") {
+			t.Errorf("banner %q, want the expired sign-in in words", b)
+		}
+		if n := read(t, ctx, "count recent", chromedp.Evaluate[int](`document.querySelectorAll('#recent-list li button').length`)); n != 2 {
+			t.Errorf("%d recent commands after signing out, want 2 kept", n)
 		}
 	})
 }

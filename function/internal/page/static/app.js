@@ -343,19 +343,31 @@ function renderVerdict(res) {
 
 function reasonItem(r) {
   const who = [r.policy, r.sid].filter(Boolean).join(" / ");
-  return el("li", {}, el("strong", {}, r.effect), who ? " " + who : "", r.detail ? ": " + r.detail : "");
+  const matched = (r.matched || []).map((c) => el("li", {}, el("code", {}, c.key), " ", c.operator, ": ",
+    codes(short(c.offending && c.offending.length ? c.offending : asList(c.requestValues)))));
+  return el("li", {}, el("strong", {}, r.effect), who ? " " + who : "", r.detail ? ": " + r.detail : "",
+    matched.length ? el("ul", {}, matched) : "");
 }
 
+// nearMissItem shows a statement that would have allowed the request
+// (decision.nearMisses): each condition that did not hold, with the
+// statement's values and the request's, and a Resource that did not match.
 function nearMissItem(m) {
   const failed = (m.failed || []).map((f) => {
-    if (typeof f === "string") return el("li", {}, f);
-    if (f.key) {
-      return el("li", {}, el("code", {}, f.key), " ", f.operator || "", " ", codes(asList(f.values)),
-        f.requestValues || f.request ? [" — yours: ", codes(asList(f.requestValues || f.request))] : "");
-    }
-    return el("li", {}, JSON.stringify(f));
+    const yours = f.offending && f.offending.length ? f.offending : f.requestValues;
+    return el("li", {}, el("code", {}, f.key), " ", f.operator || "", " ", codes(short(asList(f.values))),
+      " — yours: ", yours == null ? el("em", {}, "absent") : codes(short(asList(yours))));
   });
+  if (m.resource) {
+    failed.push(el("li", {}, (m.resource.element || "Resource") + " ", codes(short(asList(m.resource.values))),
+      " — yours: ", el("code", {}, m.resource.request || "")));
+  }
   return el("li", {}, [m.policy, m.sid].filter(Boolean).join(" / "), failed.length ? el("ul", {}, failed) : "");
+}
+
+// short keeps long value lists readable.
+function short(list, n = 8) {
+  return list.length > n ? list.slice(0, n).concat(["… " + (list.length - n) + " more"]) : list;
 }
 
 function asList(v) {

@@ -337,9 +337,17 @@ func TestEveryAnswerCarriesTheRequestID(t *testing.T) {
 			t.Errorf("%s: requestId %q, want req-42", name, res.RequestID)
 		}
 	}
-	res := newGate(&fakeAuth{decide: allow}, &fakeCmd{invoke: started, wait: finished}, &bytes.Buffer{}).Run(ctx, Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue"}})
+	var logs bytes.Buffer
+	res := newGate(&fakeAuth{decide: allow}, &fakeCmd{invoke: started, wait: finished}, &logs).Run(ctx, Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue"}})
 	if res.EHPCRequestID != "REQ-1" {
 		t.Errorf("ehpcRequestId %q, want E-HPC's REQ-1", res.EHPCRequestID)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["requestId"] != "req-42" || rec["ehpcRequestId"] != "REQ-1" {
+		t.Errorf("audit record ids %v / %v, want the answer's req-42 and E-HPC's REQ-1", rec["requestId"], rec["ehpcRequestId"])
 	}
 }
 

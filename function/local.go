@@ -203,7 +203,11 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 	srv := &http.Server{Handler: gw.handler(), ReadHeaderTimeout: 10 * time.Second}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "hpcgate listening on %s (policies: %s)\n", base, gw.api.Revision())
-	fmt.Fprintf(stdout, "\nThe researchers' page: %s/\n", base)
+	if idp != nil {
+		fmt.Fprintf(stdout, "\nThe researchers' page (one-click dev sign-in): %s/\n", base)
+	} else {
+		fmt.Fprintf(stdout, "\nThe researchers' page: %s/\n", base)
+	}
 	if token != "" {
 		fmt.Fprintf(stdout, "\nDev token for %s (groups %s), valid %s:\n\n  export HPCGATE_TOKEN=%s\n\n", f.user, f.groups, f.devTokenTTL, token)
 		fmt.Fprintf(stdout, "Try:\n\n  curl -s -H \"Authorization: Bearer $HPCGATE_TOKEN\" -d '{\"clusterId\":\"%s\",\"command\":\"squeue -u %s\",\"wait\":10}' %s/v1/commands\n\n", f.cluster, f.user, base)

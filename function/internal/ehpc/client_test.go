@@ -705,6 +705,26 @@ func TestWaitDeadlineReturnsRunning(t *testing.T) {
 	}
 }
 
+// A slow E-HPC does not stretch a wait: a status read still in flight a
+// second after the wait is abandoned and the answer is running, even if
+// that read would have shown the command ended.
+func TestWaitDoesNotOutlastASlowStatus(t *testing.T) {
+	c, _ := newCanned(t, func(_ int, q url.Values, w http.ResponseWriter, r *http.Request) {
+		if q.Get("Action") == ActionListInvocationStatus {
+			select {
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		statusServer(0)(0, q, w, r)
+	})
+	out, err := c.Wait(ctxTimeout(t, 20*time.Second), "ehpc-hz-abc", "c-1", 100*time.Millisecond)
+	if err != nil || out.Status != hpcgate.StatusRunning {
+		t.Errorf("Wait = %+v, %v; want running once the wait and its grace passed", out, err)
+	}
+}
+
 // A wait of d lasts d when the command runs on: the last pause is cut to
 // end at d, never skipped because a full backoff step would pass it (a
 // wait of 5 s once came back after 3.25 s). Only the lower bound is

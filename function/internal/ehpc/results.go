@@ -42,14 +42,16 @@ func (c *Client) Results(ctx context.Context, clusterID, commandID string) (Outc
 // Wait polls the command's status (backoff from 100 ms, ×1.5, up to 2 s)
 // until it is terminal or d has passed, then reads all pages of its
 // results. The last pause is cut to end at d and followed by one more
-// status read, so a command still running is answered after d (plus one
-// status and one results read), not up to a backoff step early. The reads
-// themselves are bounded by ctx only: the caller keeps time after d for
-// them. When d passes first, Wait returns Status running with what it
-// knows and no error. Errors are only E-HPC's refusals (ClusterNotFound,
-// NotAuthorized, ...).
+// status read, so a command still running is answered after d, not up to
+// a backoff step early; that read and the results may take readGrace more,
+// so the answer comes within d + readGrace whatever E-HPC's latency (the
+// caller keeps that much before its own deadline). When d passes first,
+// Wait returns Status running with what it knows and no error. Errors are
+// only E-HPC's refusals (ClusterNotFound, NotAuthorized, ...).
 func (c *Client) Wait(ctx context.Context, clusterID, commandID string, d time.Duration) (Outcome, error) {
 	until := time.Now().Add(d)
+	ctx, cancel := context.WithDeadline(ctx, until.Add(readGrace))
+	defer cancel()
 	var (
 		st    invocationStatus
 		known bool
@@ -83,10 +85,6 @@ func (c *Client) Wait(ctx context.Context, clusterID, commandID string, d time.D
 	if ctx.Err() != nil {
 		return running()
 	}
-	// Records that lag behind the status are read again until d has
-	// passed, or for a moment after a command that ended near d.
-	lagCtx, cancel := context.WithDeadline(ctx, later(until, time.Now().Add(lagGrace)))
-	defer cancel()
 	for attempt := 0; ; attempt++ {
 		rs, err := c.results(ctx, clusterID, commandID)
 		if err != nil {
@@ -102,22 +100,15 @@ func (c *Client) Wait(ctx context.Context, clusterID, commandID string, d time.D
 		}
 		// A record may lag behind the status that says its node ended:
 		// read again while time is left.
-		if out.Status != hpcgate.StatusRunning || !st.terminal() || !c.poll.sleep(lagCtx, attempt) {
+		if out.Status != hpcgate.StatusRunning || !st.terminal() || !c.poll.sleep(ctx, attempt) {
 			return out, nil
 		}
 	}
 }
 
-// lagGrace is how long Wait reads results again, past its wait, when
-// the status says a node ended but its record has not arrived.
-const lagGrace = time.Second
-
-func later(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
+// readGrace is how long Wait may take past its wait for the status read
+// then in flight and the results: a wait of d answers within d+readGrace.
+const readGrace = time.Second
 
 func retryableStatus(err error) bool {
 	e := hpcgate.AsError(err)

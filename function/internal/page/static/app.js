@@ -329,6 +329,7 @@ function renderVerdict(res) {
   v.className = d.allow ? "allow" : "deny";
   const parts = [el("span", { class: "tag " + (d.allow ? "allow" : "deny") }, d.allow ? "allowed" : "denied"), " "];
   parts.push(d.allow ? "You may run this." : "You may not run this.");
+  if (d.explanation) parts.push(el("div", { class: "explanation" }, d.explanation));
   if (res.request && res.request.command && res.request.command !== $("command").value.trim()) {
     parts.push(el("div", { class: "muted" }, "Runs as: ", el("code", {}, res.request.command)));
   }

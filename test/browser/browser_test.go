@@ -12,6 +12,7 @@ import (
 	"bufio"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,13 +169,15 @@ const readPanes = `[...document.querySelectorAll('#panes .pane')].map(p => ({
   Node: p.dataset.node, State: p.dataset.state,
   Exit: p.querySelector('.exit').textContent, Output: p.querySelector('.output').textContent}))`
 
-// typeCommand replaces the command and waits for the dry run's verdict.
+// typeCommand replaces the command and waits for the dry run's verdict
+// on the whole command (a slow machine may decide a part typed so far).
 func typeCommand(t *testing.T, ctx context.Context, command, verdict string) string {
 	t.Helper()
+	quoted := `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(command) + `"` // a CSS string
 	step(t, ctx, "type "+command, 30*time.Second,
-		chromedp.Evaluate[chromedp.Void](`document.getElementById('verdict').className = ''; document.getElementById('command').value = ''`),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('verdict').className = ''; delete document.getElementById('verdict').dataset.command; document.getElementById('command').value = ''`),
 		chromedp.SendKeys(chromedp.CSS("#command"), command),
-		chromedp.WaitVisible(chromedp.CSS("#verdict."+verdict)),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf("#verdict.%s[data-command=%s]", verdict, quoted))),
 	)
 	return read(t, ctx, "read the verdict", chromedp.Text(chromedp.CSS("#verdict")))
 }

@@ -309,6 +309,7 @@ async function dryRun() {
   try {
     const { body } = await api("POST", "/v1/commands", Object.assign({ dryRun: true }, req), dryRunAbort.signal);
     renderVerdict(body);
+    v.dataset.command = req.command; // what this verdict is for
   } catch (e) {
     if (e.name === "AbortError" || e instanceof SignedOut) return;
     v.className = "error";

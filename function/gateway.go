@@ -23,6 +23,7 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/ingress"
 	"github.com/hpcgate/hpcgate/function/internal/oss"
 	"github.com/hpcgate/hpcgate/function/internal/owner"
+	"github.com/hpcgate/hpcgate/function/internal/page"
 	"github.com/hpcgate/hpcgate/function/internal/policy"
 	"github.com/hpcgate/hpcgate/function/internal/shellscan"
 )
@@ -57,6 +58,9 @@ type options struct {
 	// anyOwnerKey makes a random owner key when HPCGATE_OWNER_KEY is
 	// unset (local mode); otherwise an unset key stops the start.
 	anyOwnerKey bool
+	// page replaces the page's sign-in settings of the config (local
+	// mode's dev provider).
+	page *page.Config
 }
 
 // newGateway assembles the gateway with an empty policy engine: every
@@ -121,6 +125,12 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 	if loader != nil {
 		api.Bundle = func() any { return loader.Status() }
 	}
+	api.Grants, api.Log = engine, log
+	pc := page.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, Scopes: cfg.OIDCScopes}
+	if opt.page != nil {
+		pc = *opt.page
+	}
+	api.Page = page.Handler(pc)
 	switch {
 	case opt.verifier != nil:
 		api.Auth = opt.verifier

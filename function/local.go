@@ -28,6 +28,8 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/authn"
 	"github.com/hpcgate/hpcgate/function/internal/config"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/devidp"
+	"github.com/hpcgate/hpcgate/function/internal/page"
 	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
 )
 
@@ -47,6 +49,7 @@ type localFlags struct {
 	simDir           string
 	events           string
 	account          string
+	devTokenTTL      time.Duration
 }
 
 func runLocal(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
@@ -68,6 +71,7 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&f.events, "events", "", "kinds of event /invoke accepts, comma separated (http, invoke, oss, eventbridge, timer); default: HPCGATE_EVENTS, else http")
 	fs.StringVar(&f.account, "account", "", "the account id OSS buckets must belong to; default: HPCGATE_ACCOUNT_ID")
 	fs.StringVar(&f.simDir, "sim-dir", "", "directory for the simulated nodes; default: a temporary directory")
+	fs.DurationVar(&f.devTokenTTL, "dev-token-ttl", 12*time.Hour, "how long the dev issuer's tokens are valid (printed and signed in on the page)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: hpcgate local [flags]\n\nRuns the gateway on this machine with the built-in E-HPC simulator and a dev token.\n\nflags:")
 		fs.PrintDefaults()
@@ -173,7 +177,10 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 		fmt.Fprintf(stdout, "E-HPC simulator: %s, cluster %s, nodes %s\n", endpoint, f.cluster, strings.Join(nodes, " "))
 	}
 
-	var token string
+	var (
+		token string
+		idp   *devidp.Provider
+	)
 	if !cfg.HasJWKS() {
 		dev, err := authn.NewDevIssuer()
 		if err != nil {
@@ -189,10 +196,15 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 		if f.groups != "" {
 			groups = strings.Split(f.groups, ",")
 		}
-		token, err = dev.Token(f.user, groups, false, 12*time.Hour)
+		token, err = dev.Token(f.user, groups, false, f.devTokenTTL)
 		if err != nil {
 			return fmt.Errorf("dev token: %w", err)
 		}
+		idp = devidp.New(dev, f.user, groups, f.devTokenTTL)
+		opt.page = &page.Config{Issuer: authn.LocalIssuer, ClientID: devidp.ClientID, Scopes: config.DefaultOIDCScopes,
+			Discovery: devidp.Path + "/.well-known/openid-configuration", Dev: true, Clusters: []string{f.cluster}}
+	} else {
+		opt.page = &page.Config{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, Scopes: cfg.OIDCScopes, Clusters: []string{f.cluster}}
 	}
 
 	gw, err := newGateway(ctx, cfg, log, opt)
@@ -203,6 +215,9 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 		return err
 	}
 	gw.api.Extra = map[string]http.Handler{"/invoke": gw.invokeHandler()}
+	if idp != nil {
+		gw.api.Extra[devidp.Path+"/"] = idp.Handler()
+	}
 	if gw.bundles != nil {
 		go gw.bundles.Run(ctx)
 	}
@@ -220,8 +235,13 @@ func serveLocal(ctx context.Context, f localFlags, getenv func(string) string, s
 			log.Warn("local mode listens beyond loopback; POST /invoke is unauthenticated", "addr", ln.Addr().String())
 		}
 	}
+	if idp != nil {
+		fmt.Fprintf(stdout, "\nThe researchers' page (one-click dev sign-in): %s/\n", base)
+	} else {
+		fmt.Fprintf(stdout, "\nThe researchers' page: %s/\n", base)
+	}
 	if token != "" {
-		fmt.Fprintf(stdout, "\nDev token for %s (groups %s), valid 12h:\n\n  export HPCGATE_TOKEN=%s\n\n", f.user, f.groups, token)
+		fmt.Fprintf(stdout, "\nDev token for %s (groups %s), valid %s:\n\n  export HPCGATE_TOKEN=%s\n\n", f.user, f.groups, f.devTokenTTL, token)
 		fmt.Fprintf(stdout, "Try:\n\n  curl -s -H \"Authorization: Bearer $HPCGATE_TOKEN\" -d '{\"clusterId\":\"%s\",\"command\":\"squeue -u %s\",\"wait\":10}' %s/v1/commands\n\n", f.cluster, f.user, base)
 	}
 	if slices.Equal(cfg.Events, []string{"http"}) {

@@ -121,8 +121,8 @@ func Log(ctx context.Context, l *slog.Logger, r Record) {
 		if res.CommandID != "" {
 			attrs = append(attrs, slog.String("commandId", res.CommandID))
 		}
-		if res.RequestID != "" {
-			attrs = append(attrs, slog.String("ehpcRequestId", res.RequestID))
+		if res.EHPCRequestID != "" {
+			attrs = append(attrs, slog.String("ehpcRequestId", res.EHPCRequestID))
 		}
 		if len(res.InstanceIDs) > 0 {
 			attrs = append(attrs, slog.Any("instanceIds", res.InstanceIDs))

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -37,6 +38,7 @@ const (
 	DefaultClaimPrefix = "hpcgate/claims/"
 	DefaultClaimLease  = 10 * time.Minute
 	DefaultClaimWait   = 15 * time.Second
+	DefaultOIDCScopes  = "openid profile"
 )
 
 // EventKinds are the kinds of event HPCGATE_EVENTS may list.
@@ -56,6 +58,12 @@ type Config struct {
 	Audience    string   // HPCGATE_JWT_AUDIENCE
 	GroupsClaim string   // HPCGATE_JWT_GROUPS_CLAIM
 	Algorithms  []string // HPCGATE_JWT_ALGORITHMS, comma separated; nil = the verifier's default
+
+	// The researchers' page signs in with OpenID Connect (authorization
+	// code flow with PKCE) when a client id is set.
+	OIDCIssuer   string // HPCGATE_OIDC_ISSUER, else HPCGATE_JWT_ISSUER
+	OIDCClientID string // HPCGATE_OIDC_CLIENT_ID: a public client (no secret)
+	OIDCScopes   string // HPCGATE_OIDC_SCOPES, space separated
 
 	PoliciesDir     string        // HPCGATE_POLICIES_DIR: replaces the embedded governance data
 	BundleURL       string        // HPCGATE_POLICY_BUNDLE_URL: OPA bundle, oss://bucket/key, path or http(s) URL
@@ -133,6 +141,7 @@ var Vars = []string{
 	"HPCGATE_CLAIM_BUCKET", "HPCGATE_CLAIM_PREFIX", "HPCGATE_CLAIM_DIR",
 	"HPCGATE_CLAIM_LEASE", "HPCGATE_CLAIM_WAIT",
 	"HPCGATE_OWNER_KEY",
+	"HPCGATE_OIDC_ISSUER", "HPCGATE_OIDC_CLIENT_ID", "HPCGATE_OIDC_SCOPES",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main, a map in
@@ -184,6 +193,9 @@ func Load(getenv func(string) string) (Config, error) {
 		Issuer:          getenv("HPCGATE_JWT_ISSUER"),
 		Audience:        getenv("HPCGATE_JWT_AUDIENCE"),
 		GroupsClaim:     cmp.Or(getenv("HPCGATE_JWT_GROUPS_CLAIM"), DefaultGroupsClaim),
+		OIDCIssuer:      cmp.Or(getenv("HPCGATE_OIDC_ISSUER"), getenv("HPCGATE_JWT_ISSUER")),
+		OIDCClientID:    getenv("HPCGATE_OIDC_CLIENT_ID"),
+		OIDCScopes:      cmp.Or(getenv("HPCGATE_OIDC_SCOPES"), DefaultOIDCScopes),
 		PoliciesDir:     getenv("HPCGATE_POLICIES_DIR"),
 		BundleURL:       getenv("HPCGATE_POLICY_BUNDLE_URL"),
 		BundlePublicKey: getenv("HPCGATE_POLICY_BUNDLE_PUBLIC_KEY"),
@@ -303,6 +315,12 @@ func (c Config) validate() error {
 	if p := c.ClaimPrefix; strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || strings.Contains(p, "..") || strings.Contains(p, "*") {
 		errs = append(errs, fmt.Errorf("HPCGATE_CLAIM_PREFIX: want a relative prefix ending in / such as %s, got %q", DefaultClaimPrefix, p))
 	}
+	if c.OIDCClientID != "" {
+		u, err := url.Parse(c.OIDCIssuer)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+			errs = append(errs, fmt.Errorf("HPCGATE_OIDC_ISSUER (or HPCGATE_JWT_ISSUER): want the https URL of the identity provider with HPCGATE_OIDC_CLIENT_ID, got %q", c.OIDCIssuer))
+		}
+	}
 	if c.DefaultWait > c.MaxWait {
 		errs = append(errs, fmt.Errorf("HPCGATE_DEFAULT_WAIT (%s) exceeds HPCGATE_MAX_WAIT (%s)", c.DefaultWait, c.MaxWait))
 	}
@@ -312,3 +330,8 @@ func (c Config) validate() error {
 // HasJWKS reports whether a JWKS source is configured. Without one, HTTP
 // requests cannot authenticate and are all refused.
 func (c Config) HasJWKS() bool { return c.JWKS != "" || c.JWKSFile != "" || c.JWKSURL != "" }
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}

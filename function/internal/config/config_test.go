@@ -35,12 +35,14 @@ func TestLoadValues(t *testing.T) {
 		"HPCGATE_JWT_AUDIENCE":   "hpcgate",
 		"HPCGATE_JWT_ALGORITHMS": "RS256, ES256",
 		"HPCGATE_LOG_LEVEL":      "debug",
+		"HPCGATE_OIDC_CLIENT_ID": "hpcgate-page",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Region != "cn-shanghai" || c.AccountID != "123456" || c.MaxWait != 90*time.Second ||
-		c.DefaultWait != 5*time.Second || len(c.Algorithms) != 2 || c.Algorithms[1] != "ES256" || !c.HasJWKS() {
+		c.DefaultWait != 5*time.Second || len(c.Algorithms) != 2 || c.Algorithms[1] != "ES256" || !c.HasJWKS() ||
+		c.OIDCIssuer != "https://idp" || c.OIDCClientID != "hpcgate-page" || c.OIDCScopes != DefaultOIDCScopes {
 		t.Errorf("values: %+v", c)
 	}
 }
@@ -63,6 +65,8 @@ func TestLoadErrorsNameTheVariable(t *testing.T) {
 		"key without bundle":        {map[string]string{"HPCGATE_POLICY_BUNDLE_PUBLIC_KEY": "pem"}, "needs HPCGATE_POLICY_BUNDLE_URL"},
 		"default wait beyond max":   {map[string]string{"HPCGATE_DEFAULT_WAIT": "2m"}, "exceeds HPCGATE_MAX_WAIT"},
 		"body cap below a kibibyte": {map[string]string{"HPCGATE_MAX_BODY_BYTES": "10"}, "HPCGATE_MAX_BODY_BYTES"},
+		"client id without issuer":  {map[string]string{"HPCGATE_OIDC_CLIENT_ID": "page"}, "HPCGATE_OIDC_ISSUER"},
+		"plain http issuer":         {map[string]string{"HPCGATE_OIDC_CLIENT_ID": "page", "HPCGATE_OIDC_ISSUER": "http://idp.example.org"}, "HPCGATE_OIDC_ISSUER"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -448,6 +448,21 @@ func (p retryPolicy) sleep(ctx context.Context, n int) bool {
 	return Pause(ctx, p.delay(n))
 }
 
+// pauseUpTo waits the n-th backoff delay, or left when that is shorter,
+// and reports whether ctx is still live. Unlike sleep it never gives up
+// early because the delay would reach past a deadline: a wait of N
+// seconds lasts N seconds.
+func (p retryPolicy) pauseUpTo(ctx context.Context, n int, left time.Duration) bool {
+	t := time.NewTimer(min(p.delay(n), left))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // Pause waits d and reports true, unless ctx ends first or would end
 // within d: then it reports false (at once when the deadline is nearer
 // than d, since whatever follows the pause would have no time left).

@@ -679,7 +679,7 @@ func statusServer(runningPolls int) func(int, url.Values, http.ResponseWriter, *
 
 func TestWaitFinishes(t *testing.T) {
 	c, cs := newCanned(t, statusServer(3))
-	out, err := c.Wait(ctxTimeout(t, 10*time.Second), "ehpc-hz-abc", "c-1")
+	out, err := c.Wait(ctxTimeout(t, 10*time.Second), "ehpc-hz-abc", "c-1", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -696,12 +696,53 @@ func TestWaitFinishes(t *testing.T) {
 
 func TestWaitDeadlineReturnsRunning(t *testing.T) {
 	c, _ := newCanned(t, statusServer(-1))
-	out, err := c.Wait(ctxTimeout(t, 300*time.Millisecond), "ehpc-hz-abc", "c-1")
+	out, err := c.Wait(ctxTimeout(t, 300*time.Millisecond), "ehpc-hz-abc", "c-1", time.Minute)
 	if err != nil {
 		t.Fatalf("Wait: %v, want no error at the deadline", err)
 	}
 	if out.Status != hpcgate.StatusRunning || len(out.Results) != 2 || out.Results[0].Status != NodeRunning || out.Summary.Running < 1 {
 		t.Errorf("Wait = %+v, want running with i-a running", out)
+	}
+}
+
+// A slow E-HPC does not stretch a wait: a status read still in flight a
+// second after the wait is abandoned and the answer is running, even if
+// that read would have shown the command ended.
+func TestWaitDoesNotOutlastASlowStatus(t *testing.T) {
+	c, _ := newCanned(t, func(_ int, q url.Values, w http.ResponseWriter, r *http.Request) {
+		if q.Get("Action") == ActionListInvocationStatus {
+			select {
+			case <-time.After(5 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		statusServer(0)(0, q, w, r)
+	})
+	out, err := c.Wait(ctxTimeout(t, 20*time.Second), "ehpc-hz-abc", "c-1", 100*time.Millisecond)
+	if err != nil || out.Status != hpcgate.StatusRunning {
+		t.Errorf("Wait = %+v, %v; want running once the wait and its grace passed", out, err)
+	}
+}
+
+// A wait of d lasts d when the command runs on: the last pause is cut to
+// end at d, never skipped because a full backoff step would pass it (a
+// wait of 5 s once came back after 3.25 s). Only the lower bound is
+// asserted; how late the answer may be depends on the machine.
+func TestWaitLastsItsDuration(t *testing.T) {
+	c, _ := newCanned(t, statusServer(-1))
+	c.poll = retryPolicy{first: 100 * time.Millisecond, factor: 1.5, max: 2 * time.Second}
+	for _, d := range []time.Duration{700 * time.Millisecond, 1100 * time.Millisecond} {
+		start := time.Now()
+		out, err := c.Wait(ctxTimeout(t, 10*time.Second), "ehpc-hz-abc", "c-1", d)
+		if took := time.Since(start); err != nil || out.Status != hpcgate.StatusRunning || took < d {
+			t.Errorf("Wait(%s) = %s, %v after %s; want running after at least %s", d, out.Status, err, took, d)
+		}
+		for _, n := range out.Results {
+			if n.Status == NodeRunning && n.ExitCode != nil {
+				t.Errorf("running node %s has exit code %d, want null", n.InstanceID, *n.ExitCode)
+			}
+		}
 	}
 }
 
@@ -718,7 +759,7 @@ func TestWaitRereadsLaggingResults(t *testing.T) {
 		}
 		answer(w, 200, `{"TotalCount":2,"PageSize":50,"InvocationResults":{"InvocationResult":[`+b+`{"InstanceId":"i-a","Message":"a","ExitCode":0,"InvokeRecordStatus":"Finished"}]}}`)
 	})
-	out, err := c.Wait(ctxTimeout(t, 10*time.Second), "ehpc-hz-abc", "c-1")
+	out, err := c.Wait(ctxTimeout(t, 10*time.Second), "ehpc-hz-abc", "c-1", 10*time.Second)
 	if err != nil || out.Status != hpcgate.StatusSucceeded || out.Results[1].Output != "b" || reads.Load() != 2 {
 		t.Errorf("Wait = %+v, %v after %d reads; want succeeded after 2", out, err, reads.Load())
 	}
@@ -728,7 +769,7 @@ func TestWaitRefusalIsAnError(t *testing.T) {
 	c, _ := newCanned(t, func(_ int, _ url.Values, w http.ResponseWriter, _ *http.Request) {
 		answer(w, 404, errBody("ClusterNotFound", "The specified cluster does not exist."))
 	})
-	_, err := c.Wait(ctxTimeout(t, 5*time.Second), "ehpc-hz-abc", "c-1")
+	_, err := c.Wait(ctxTimeout(t, 5*time.Second), "ehpc-hz-abc", "c-1", 5*time.Second)
 	if e := asError(t, err); e.Code != "ClusterNotFound" || e.Status != 404 {
 		t.Errorf("got %+v", e)
 	}

@@ -40,31 +40,30 @@ func (c *Client) Results(ctx context.Context, clusterID, commandID string) (Outc
 }
 
 // Wait polls the command's status (backoff from 100 ms, ×1.5, up to 2 s)
-// until it is terminal or the context's deadline comes, then reads all
-// pages of its results. A part of the time left (a fifth, at most 1 s) is
-// kept back for reading the results. When the deadline comes first, Wait
-// returns Status running with what it knows and no error. Errors are only
-// E-HPC's refusals (ClusterNotFound, NotAuthorized, ...).
-func (c *Client) Wait(ctx context.Context, clusterID, commandID string) (Outcome, error) {
-	pollCtx := ctx
-	if dl, ok := ctx.Deadline(); ok {
-		reserve := min(time.Until(dl)/5, time.Second)
-		var cancel context.CancelFunc
-		pollCtx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
-		defer cancel()
-	}
+// until it is terminal or d has passed, then reads all pages of its
+// results. The last pause is cut to end at d and followed by one more
+// status read, so a command still running is answered after d, not up to
+// a backoff step early; that read and the results may take readGrace more,
+// so the answer comes within d + readGrace whatever E-HPC's latency (the
+// caller keeps that much before its own deadline). When d passes first,
+// Wait returns Status running with what it knows and no error. Errors are
+// only E-HPC's refusals (ClusterNotFound, NotAuthorized, ...).
+func (c *Client) Wait(ctx context.Context, clusterID, commandID string, d time.Duration) (Outcome, error) {
+	until := time.Now().Add(d)
+	ctx, cancel := context.WithDeadline(ctx, until.Add(readGrace))
+	defer cancel()
 	var (
 		st    invocationStatus
 		known bool
 	)
 	for attempt := 0; ; attempt++ {
-		s, err := c.status(pollCtx, clusterID, commandID)
+		s, err := c.status(ctx, clusterID, commandID)
 		if err != nil {
-			if pollCtx.Err() == nil && !retryableStatus(err) {
-				return Outcome{}, err
-			}
-			if pollCtx.Err() != nil {
+			if ctx.Err() != nil {
 				break
+			}
+			if !retryableStatus(err) {
+				return Outcome{}, err
 			}
 		} else {
 			st, known = s, true
@@ -72,7 +71,8 @@ func (c *Client) Wait(ctx context.Context, clusterID, commandID string) (Outcome
 				break
 			}
 		}
-		if !c.poll.sleep(pollCtx, attempt) {
+		left := time.Until(until)
+		if left <= 0 || !c.poll.pauseUpTo(ctx, attempt, left) {
 			break
 		}
 	}
@@ -105,6 +105,10 @@ func (c *Client) Wait(ctx context.Context, clusterID, commandID string) (Outcome
 		}
 	}
 }
+
+// readGrace is how long Wait may take past its wait for the status read
+// then in flight and the results: a wait of d answers within d+readGrace.
+const readGrace = time.Second
 
 func retryableStatus(err error) bool {
 	e := hpcgate.AsError(err)
@@ -263,7 +267,8 @@ func (c *Client) outcome(st invocationStatus, rs []invocationResult) Outcome {
 		if r.InvokeRecordStatus != "" {
 			n.Status = nodeState(string(r.InvokeRecordStatus))
 		}
-		n.ExitCode = int(r.ExitCode)
+		code := int(r.ExitCode)
+		n.ExitCode = &code
 		n.Output, n.Truncated = capOutput(string(r.Message), c.cap)
 		n.FinishedAt = string(r.FinishedTime)
 		notOK[id] = r.Success != nil && !bool(*r.Success)
@@ -276,9 +281,11 @@ func (c *Client) outcome(st invocationStatus, rs []invocationResult) Outcome {
 		n := byID[id]
 		switch {
 		case n.Status == NodeRunning, !hasRecord[id]:
-			// No record: its exit code and output are not known yet.
+			// No record, or one of a node still running: its exit code
+			// is not known yet (null, never a made-up 0).
+			n.ExitCode = nil
 			out.Summary.Running++
-		case n.Status == NodeFinished && n.ExitCode == 0 && !notOK[id]:
+		case n.Status == NodeFinished && *n.ExitCode == 0 && !notOK[id]:
 			out.Summary.Succeeded++
 		default:
 			out.Summary.Failed++

@@ -54,7 +54,7 @@ func invokeWait(t *testing.T, ctx context.Context, c *Client, r hpcgate.Request)
 	if err != nil {
 		t.Fatalf("Invoke: %v", err)
 	}
-	out, err := c.Wait(ctxTimeout(t, 20*time.Second), r.ClusterID, inv.CommandID)
+	out, err := c.Wait(ctxTimeout(t, 20*time.Second), r.ClusterID, inv.CommandID, 20*time.Second)
 	if err != nil {
 		t.Fatalf("Wait: %v", err)
 	}
@@ -129,7 +129,7 @@ func TestSimWaitDeadlineReturnsRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := c.Wait(ctxTimeout(t, 500*time.Millisecond), r.ClusterID, inv.CommandID)
+	out, err := c.Wait(ctxTimeout(t, 20*time.Second), r.ClusterID, inv.CommandID, 500*time.Millisecond)
 	if err != nil {
 		t.Fatalf("Wait: %v, want no error", err)
 	}
@@ -313,7 +313,7 @@ func TestSimCredentials(t *testing.T) {
 				t.Errorf("SecurityToken %q, want %q", calls[0].SecurityToken, wantToken)
 			}
 			// Reading the results uses the same credentials.
-			out, err := tc.client.Wait(tc.ctx, simulator.DefaultClusterID, inv.CommandID)
+			out, err := tc.client.Wait(tc.ctx, simulator.DefaultClusterID, inv.CommandID, time.Minute)
 			if err != nil || out.Status != hpcgate.StatusSucceeded {
 				t.Fatalf("Wait = %+v, %v", out, err)
 			}

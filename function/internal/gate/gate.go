@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path"
 	"strings"
 	"time"
@@ -48,7 +49,7 @@ type authorizer interface {
 // commander is the part of the E-HPC client the pipeline calls.
 type commander interface {
 	Invoke(ctx context.Context, r hpcgate.Request) (hpcgate.Invocation, error)
-	Wait(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
+	Wait(ctx context.Context, clusterID, commandID string, d time.Duration) (hpcgate.Outcome, error)
 	Results(ctx context.Context, clusterID, commandID string) (hpcgate.Outcome, error)
 	FindMarked(ctx context.Context, clusterID, marker string) (hpcgate.MarkSearch, error)
 	FindCommand(ctx context.Context, clusterID, commandID string) (hpcgate.ListedCommand, bool, error)
@@ -174,16 +175,14 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 			return g.fail(&rec, res, err)
 		}
 	}
-	res.CommandID, res.RequestID, res.InstanceIDs = inv.CommandID, inv.RequestID, inv.InstanceIDs
+	res.CommandID, res.EHPCRequestID, res.InstanceIDs = inv.CommandID, inv.RequestID, inv.InstanceIDs
 	res.Status = hpcgate.StatusAccepted
 
-	wait := g.waitFor(ctx, c.Wait)
+	wait := g.waitFor(ctx, c.Wait, &res)
 	if wait <= 0 {
 		return res
 	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	out, err := g.cmd.Wait(wctx, cluster, inv.CommandID)
+	out, err := g.cmd.Wait(ctx, cluster, inv.CommandID, wait)
 	if err != nil {
 		// The command runs; only its results are out of reach. The
 		// caller keeps the CommandId to ask again.
@@ -201,6 +200,8 @@ func (g *Gate) Run(ctx context.Context, c Call) (res hpcgate.Result) {
 // ehpc:ListInvocationResults on its cluster. The policy learns the
 // command's verified owner (hpcgate:CommandOwner, hpcgate:OwnCommand), so
 // that it can grant a principal its own commands only.
+// With c.Wait set above zero it long-polls: it answers when the command
+// ends or the wait (bounded as for Run) has passed.
 func (g *Gate) Status(ctx context.Context, c Call, commandID string) (res hpcgate.Result) {
 	rec := audit.Record{Principal: c.Principal, Trigger: c.Trigger, Action: hpcgate.ActionListResults, Started: g.opt.Now()}
 	defer g.finish(ctx, &rec, &res)
@@ -223,7 +224,12 @@ func (g *Gate) Status(ctx context.Context, c Call, commandID string) (res hpcgat
 	if !g.authorize(ctx, q, &rec, &res) {
 		return res
 	}
-	out, err := g.cmd.Results(ctx, req.ClusterID, commandID)
+	var out hpcgate.Outcome
+	if c.Wait != nil && *c.Wait > 0 {
+		out, err = g.cmd.Wait(ctx, req.ClusterID, commandID, g.waitFor(ctx, c.Wait, &res))
+	} else {
+		out, err = g.cmd.Results(ctx, req.ClusterID, commandID)
+	}
 	if err != nil {
 		return g.fail(&rec, res, err)
 	}
@@ -241,6 +247,7 @@ func (g *Gate) finish(ctx context.Context, rec *audit.Record, res *hpcgate.Resul
 		res.Status = hpcgate.StatusError
 		res.Error = hpcgate.AsError(rec.InternalError).Body()
 	}
+	res.RequestID = audit.RequestID(ctx)
 	rec.Result = res
 	audit.Log(ctx, g.opt.Logger, *rec)
 }
@@ -249,7 +256,7 @@ func (g *Gate) finish(ctx context.Context, rec *audit.Record, res *hpcgate.Resul
 // pipeline could start: an event that did not decode, a missing token.
 func (g *Gate) Reject(ctx context.Context, c Call, err error) hpcgate.Result {
 	rec := audit.Record{Principal: c.Principal, Trigger: c.Trigger, Route: c.Route, Action: hpcgate.ActionInvoke, Started: g.opt.Now()}
-	res := g.fail(&rec, hpcgate.Result{}, err)
+	res := g.fail(&rec, hpcgate.Result{RequestID: audit.RequestID(ctx)}, err)
 	rec.Result = &res
 	audit.Log(ctx, g.opt.Logger, rec)
 	return res
@@ -319,18 +326,35 @@ func (g *Gate) query(c Call, req hpcgate.Request, an *hpcgate.Analysis, action s
 }
 
 // waitFor bounds the requested wait by the configured maximum and by what
-// the context deadline leaves after the slack needed to answer.
-func (g *Gate) waitFor(ctx context.Context, want *time.Duration) time.Duration {
+// the context deadline leaves after the slack needed to answer. When that
+// shortens a wait of a number of seconds, res says so (and names the
+// deadline); "wait": true asks for as long as allowed, which no bound
+// shortens.
+func (g *Gate) waitFor(ctx context.Context, want *time.Duration, res *hpcgate.Result) time.Duration {
 	w := g.opt.DefaultWait
 	if want != nil {
 		w = *want
 	}
+	asked := w
+	limit := &hpcgate.WaitLimit{LimitedBy: hpcgate.WaitLimitMax}
 	w = min(w, g.opt.MaxWait)
 	if dl, ok := ctx.Deadline(); ok {
-		w = min(w, time.Until(dl)-g.opt.DeadlineSlack)
+		if left := time.Until(dl) - g.opt.DeadlineSlack; left < w {
+			w = left
+			limit = &hpcgate.WaitLimit{LimitedBy: hpcgate.WaitLimitDeadline, Deadline: dl.UTC().Format(time.RFC3339Nano)}
+		}
+	}
+	w = max(w, 0)
+	if w < asked && (want == nil || *want != WaitAsLongAsAllowed) {
+		limit.Requested, limit.Allowed = asked.Seconds(), w.Round(time.Millisecond).Seconds()
+		res.Wait = limit
 	}
 	return w
 }
+
+// WaitAsLongAsAllowed is the wait of `"wait": true`: the longest the
+// gateway allows (trigger.WaitMax has the same value).
+const WaitAsLongAsAllowed = time.Duration(math.MaxInt64)
 
 func (g *Gate) applyOutcome(res *hpcgate.Result, out hpcgate.Outcome) {
 	res.Status = out.Status

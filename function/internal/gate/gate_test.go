@@ -36,6 +36,7 @@ type fakeCmd struct {
 	invoked []hpcgate.Request
 	waited  int
 	waitIDs []string
+	waitFor []time.Duration
 	markers []string // looked up
 }
 
@@ -44,8 +45,9 @@ func (f *fakeCmd) Invoke(_ context.Context, r hpcgate.Request) (ehpc.Invocation,
 	return f.invoke(r)
 }
 
-func (f *fakeCmd) Wait(ctx context.Context, _, commandID string) (ehpc.Outcome, error) {
+func (f *fakeCmd) Wait(ctx context.Context, _, commandID string, d time.Duration) (ehpc.Outcome, error) {
 	f.waited++
+	f.waitFor = append(f.waitFor, d)
 	f.waitIDs = append(f.waitIDs, commandID)
 	return f.wait(ctx)
 }
@@ -276,21 +278,110 @@ func TestRunSendsWhatWasAuthorized(t *testing.T) {
 }
 
 func TestWaitIsBoundedByTheDeadline(t *testing.T) {
-	var waitDeadline time.Time
 	cmd := &fakeCmd{invoke: started, wait: func(ctx context.Context) (ehpc.Outcome, error) {
-		waitDeadline, _ = ctx.Deadline()
 		return ehpc.Outcome{Status: hpcgate.StatusRunning}, nil
 	}}
 	g := newGate(&fakeAuth{decide: allow}, cmd, &bytes.Buffer{})
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Second)
 	defer cancel()
-	res := g.Run(ctx, Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "sleep 100"}, Wait: dur(time.Hour)})
+	res := g.Run(ctx, Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "sleep 100"}, Wait: dur(20 * time.Second)})
 	if res.Status != hpcgate.StatusRunning || res.CommandID == "" {
 		t.Fatalf("result = %+v", res)
 	}
+	if d := cmd.waitFor[0]; d > 3*time.Second || d <= 0 {
+		t.Errorf("waited %s, want at most the 4s deadline less the 1s slack", d)
+	}
 	dl, _ := ctx.Deadline()
-	if left := dl.Sub(waitDeadline); left < 900*time.Millisecond {
-		t.Errorf("wait ends %s before the deadline, want at least the 1s slack", left)
+	if w := res.Wait; w == nil || w.LimitedBy != hpcgate.WaitLimitDeadline || w.Requested != 20 || w.Allowed > 3 || w.Deadline != dl.UTC().Format(time.RFC3339Nano) {
+		t.Errorf("result.wait = %+v, want the deadline named", res.Wait)
+	}
+}
+
+func TestWaitFor(t *testing.T) {
+	tests := []struct {
+		name     string
+		want     *time.Duration
+		deadline time.Duration // 0: none
+		wait     time.Duration
+		limit    string
+	}{
+		{name: "default wait", want: nil, wait: 5 * time.Second},
+		{name: "asked and granted", want: dur(12 * time.Second), wait: 12 * time.Second},
+		{name: "more than the maximum", want: dur(45 * time.Second), wait: 30 * time.Second, limit: hpcgate.WaitLimitMax},
+		{name: "true is as long as allowed, not shortened", want: dur(WaitAsLongAsAllowed), wait: 30 * time.Second},
+		{name: "no wait", want: dur(0), wait: 0},
+		{name: "deadline first", want: dur(20 * time.Second), deadline: 6 * time.Second, limit: hpcgate.WaitLimitDeadline},
+		{name: "deadline already within the slack", want: dur(20 * time.Second), deadline: 500 * time.Millisecond, wait: 0, limit: hpcgate.WaitLimitDeadline},
+	}
+	g := newGate(&fakeAuth{decide: allow}, &fakeCmd{}, &bytes.Buffer{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			var res hpcgate.Result
+			got := g.waitFor(ctx, tt.want, &res)
+			switch {
+			case tt.limit == hpcgate.WaitLimitDeadline:
+				if got < 0 || got > max(tt.deadline-time.Second, 0) {
+					t.Errorf("wait %s, want below the deadline less the slack", got)
+				}
+			case got != tt.wait:
+				t.Errorf("wait %s, want %s", got, tt.wait)
+			}
+			var limit string
+			if res.Wait != nil {
+				limit = res.Wait.LimitedBy
+			}
+			if limit != tt.limit {
+				t.Errorf("result.wait = %+v, want limitedBy %q", res.Wait, tt.limit)
+			}
+		})
+	}
+}
+
+func TestStatusLongPolls(t *testing.T) {
+	cmd := &fakeCmd{wait: finished}
+	g := newGate(&fakeAuth{decide: allow}, cmd, &bytes.Buffer{})
+	call := Call{Principal: user, Trigger: "http", Request: hpcgate.Request{ClusterID: "ehpc-hz-abc"}}
+	if res := g.Status(t.Context(), call, "c-abc123"); res.Status != hpcgate.StatusSucceeded || cmd.waited != 0 {
+		t.Fatalf("without wait: %+v after %d waits, want one read", res, cmd.waited)
+	}
+	call.Wait = dur(8 * time.Second)
+	if res := g.Status(t.Context(), call, "c-abc123"); res.Status != hpcgate.StatusSucceeded || cmd.waited != 1 || cmd.waitFor[0] != 8*time.Second {
+		t.Fatalf("wait 8: %+v after waits %v, want one wait of 8s", res, cmd.waitFor)
+	}
+	call.Wait = dur(0)
+	if g.Status(t.Context(), call, "c-abc123"); cmd.waited != 1 {
+		t.Errorf("wait 0 waited")
+	}
+}
+
+func TestEveryAnswerCarriesTheRequestID(t *testing.T) {
+	ctx := audit.WithRequestID(t.Context(), "req-42")
+	for name, res := range map[string]hpcgate.Result{
+		"run":    newGate(&fakeAuth{decide: allow}, &fakeCmd{invoke: started, wait: finished}, &bytes.Buffer{}).Run(ctx, Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue"}}),
+		"denied": newGate(&fakeAuth{decide: deny}, &fakeCmd{}, &bytes.Buffer{}).Run(ctx, Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue"}}),
+		"reject": newGate(&fakeAuth{decide: allow}, &fakeCmd{}, &bytes.Buffer{}).Reject(ctx, Call{}, hpcgate.Invalid("bad")),
+	} {
+		if res.RequestID != "req-42" {
+			t.Errorf("%s: requestId %q, want req-42", name, res.RequestID)
+		}
+	}
+	var logs bytes.Buffer
+	res := newGate(&fakeAuth{decide: allow}, &fakeCmd{invoke: started, wait: finished}, &logs).Run(ctx, Call{Principal: user, Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "squeue"}})
+	if res.EHPCRequestID != "REQ-1" {
+		t.Errorf("ehpcRequestId %q, want E-HPC's REQ-1", res.EHPCRequestID)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec["requestId"] != "req-42" || rec["ehpcRequestId"] != "REQ-1" {
+		t.Errorf("audit record ids %v / %v, want the answer's req-42 and E-HPC's REQ-1", rec["requestId"], rec["ehpcRequestId"])
 	}
 }
 

@@ -45,15 +45,21 @@ func (r Result) HTTPStatus() int {
 
 // Result is the one normalized answer every trigger returns, whatever happened.
 type Result struct {
-	Status      string          `json:"status"`
-	Request     *Request        `json:"request,omitempty"`
-	Decision    *ResultDecision `json:"decision,omitempty"`
-	CommandID   string          `json:"commandId,omitempty"`
-	RequestID   string          `json:"requestId,omitempty"`
-	InstanceIDs []string        `json:"instanceIds,omitempty"`
-	Results     []NodeResult    `json:"results,omitempty"`
-	Summary     *Summary        `json:"summary,omitempty"`
-	Error       *ErrorBody      `json:"error,omitempty"`
+	Status    string          `json:"status"`
+	Request   *Request        `json:"request,omitempty"`
+	Decision  *ResultDecision `json:"decision,omitempty"`
+	CommandID string          `json:"commandId,omitempty"`
+	// RequestID is the gateway's id of this answer (FC's request id
+	// behind FC): the requestId of its audit record and X-Request-Id.
+	RequestID string `json:"requestId,omitempty"`
+	// EHPCRequestID is E-HPC's RequestId of InvokeShellCommand.
+	EHPCRequestID string       `json:"ehpcRequestId,omitempty"`
+	InstanceIDs   []string     `json:"instanceIds,omitempty"`
+	Results       []NodeResult `json:"results,omitempty"`
+	Summary       *Summary     `json:"summary,omitempty"`
+	Error         *ErrorBody   `json:"error,omitempty"`
+	// Wait is set when the gateway waited less than the caller asked.
+	Wait *WaitLimit `json:"wait,omitempty"`
 	// Duplicate is set when the answer is to an event delivered again:
 	// CommandID is then the command an earlier delivery started, and this
 	// delivery sent nothing.
@@ -66,6 +72,22 @@ type Duplicate struct {
 	Claimed   string `json:"claimed"`   // RFC 3339: when the earlier delivery claimed the event
 }
 
+// WaitLimit says why a wait was shorter than asked.
+type WaitLimit struct {
+	Requested float64 `json:"requested"` // seconds the caller asked for
+	Allowed   float64 `json:"allowed"`   // seconds the gateway could wait
+	// LimitedBy is WaitLimitDeadline or WaitLimitMax.
+	LimitedBy string `json:"limitedBy"`
+	// Deadline is the function's deadline (RFC 3339), with WaitLimitDeadline.
+	Deadline string `json:"deadline,omitempty"`
+}
+
+// Reasons a wait is shorter than asked.
+const (
+	WaitLimitDeadline = "deadline" // the function's deadline, less time to answer
+	WaitLimitMax      = "maxWait"  // HPCGATE_MAX_WAIT
+)
+
 // ResultDecision is the part of a Decision a caller sees.
 type ResultDecision struct {
 	Allow       bool       `json:"allow"`
@@ -77,8 +99,8 @@ type ResultDecision struct {
 // NodeResult is one node's outcome of a command.
 type NodeResult struct {
 	InstanceID string `json:"instanceId"`
-	Status     string `json:"status"` // E-HPC's: Finished, Running, Failed, Stopped
-	ExitCode   int    `json:"exitCode"`
+	Status     string `json:"status"`   // E-HPC's: Finished, Running, Failed, Stopped
+	ExitCode   *int   `json:"exitCode"` // nil until the node has finished
 	Output     string `json:"output"`
 	Truncated  bool   `json:"truncated"`
 	FinishedAt string `json:"finishedAt,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
@@ -52,6 +53,12 @@ type Server struct {
 	Bundle func() any
 	// Extra routes, for local mode's POST /invoke.
 	Extra map[string]http.Handler
+	// Grants describes a caller's statements for GET /v1/me.
+	Grants grantLister
+	// Page serves the researchers' page at GET / and its files.
+	Page http.Handler
+	// Log takes the audit records of GET /v1/me.
+	Log *slog.Logger
 }
 
 // Handler returns the HTTP handler of the API.
@@ -60,11 +67,16 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/commands", s.commands)
 	mux.HandleFunc("/v1/commands/{commandId}", s.command)
 	mux.HandleFunc("/healthz", s.health)
+	mux.HandleFunc("GET /v1/me", s.me)
+	if s.Page != nil {
+		mux.Handle("GET /{$}", s.Page)
+		mux.Handle("GET /ui/", s.Page)
+	}
 	for pattern, h := range s.Extra {
 		mux.Handle(pattern, h)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, hpcgate.Errorf(hpcgate.CodeNotFound, "no such endpoint; see POST /v1/commands"))
+		writeError(w, r, hpcgate.Errorf(hpcgate.CodeNotFound, "no such endpoint; see POST /v1/commands"))
 	})
 	return withRequestID(mux)
 }
@@ -88,7 +100,7 @@ func withRequestID(h http.Handler) http.Handler {
 func (s *Server) commands(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, hpcgate.Errorf(hpcgate.CodeMethodNotAllowed, "use POST to run a command"))
+		writeError(w, r, hpcgate.Errorf(hpcgate.CodeMethodNotAllowed, "use POST to run a command"))
 		return
 	}
 	call, ok := s.authenticated(w, r)
@@ -121,7 +133,7 @@ func (s *Server) commands(w http.ResponseWriter, r *http.Request) {
 func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
-		writeError(w, hpcgate.Errorf(hpcgate.CodeMethodNotAllowed, "use GET to read a command's status"))
+		writeError(w, r, hpcgate.Errorf(hpcgate.CodeMethodNotAllowed, "use GET to read a command's status"))
 		return
 	}
 	call, ok := s.authenticated(w, r)
@@ -129,6 +141,11 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call.Request.ClusterID = r.URL.Query().Get("clusterId")
+	var err error
+	if call.Wait, err = waitParam(r.URL.Query()); err != nil {
+		writeResult(w, s.Gate.Reject(r.Context(), call, err))
+		return
+	}
 	writeResult(w, s.Gate.Status(r.Context(), call, r.PathValue("commandId")))
 }
 
@@ -177,6 +194,7 @@ func writeResult(w http.ResponseWriter, res hpcgate.Result) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hpcgate"`)
 	}
+	pollHeaders(w.Header(), res)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(res)
@@ -184,6 +202,6 @@ func writeResult(w http.ResponseWriter, res hpcgate.Result) {
 
 // writeError answers a request that never reached the gateway (no such
 // endpoint or method) with e, in the result shape.
-func writeError(w http.ResponseWriter, e *hpcgate.Error) {
-	writeResult(w, hpcgate.Result{Status: hpcgate.ResultStatus(e), Error: e.Body()})
+func writeError(w http.ResponseWriter, r *http.Request, e *hpcgate.Error) {
+	writeResult(w, hpcgate.Result{Status: hpcgate.ResultStatus(e), RequestID: audit.RequestID(r.Context()), Error: e.Body()})
 }

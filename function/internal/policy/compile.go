@@ -46,7 +46,7 @@ type Set struct {
 	// more than it saves. Extension rules may read one helper rule many
 	// times, and keep it.
 	memo bool
-	gov  *governance // the statements, for explaining decisions
+	gov  *governance // the statements, for explaining decisions and Grants
 	// stats counts what the set holds.
 	stats Stats
 }

@@ -181,6 +181,12 @@ func TestStrictEvents(t *testing.T) {
 		"no arn":                   {events(rec(func(r map[string]any) { delete(bucket(r), "arn") })), "oss.bucket.arn"},
 		"owner of another account": {events(rec(func(r map[string]any) { bucket(r)["ownerIdentity"] = "999" })), "ownerIdentity"},
 		"created without eTag":     {events(rec(func(r map[string]any) { delete(object(r), "eTag") })), "eTag: missing"},
+		// Routes match "oss:ObjectCreated:*" and "ObjectCreated:*" alike,
+		// so every rule about created objects must too.
+		"created (oss: prefix) without eTag": {events(rec(func(r map[string]any) {
+			r["eventName"] = "oss:ObjectCreated:PutObject"
+			delete(object(r), "eTag")
+		})), "eTag: missing"},
 		"eventbridge oss record from mns": {mustJSON(ebEvent(t, "acs.oss", "oss:ObjectCreated:PutObject", rec(func(r map[string]any) { r["eventSource"] = "acs:mns" }))),
 			"eventSource"},
 		"eventbridge oss of another account": {mustJSON(ebEvent(t, "acs.oss", "oss:ObjectCreated:PutObject", rec(func(r map[string]any) {
@@ -266,6 +272,9 @@ func TestVerifyObjects(t *testing.T) {
 		"removed object still there":   {recs: []map[string]any{removed("x/y")}, objects: map[string]string{"raw-2/x/y": "E"}, wantCode: hpcgate.CodeInvalidEvent},
 		"oss unreachable":              {recs: []map[string]any{created("incoming/a.csv")}, ossErr: errors.New("dial tcp: refused"), wantCode: hpcgate.CodeUpstreamFailure, retry: true},
 		"unrouted record is not asked": {recs: []map[string]any{created("elsewhere/a.txt")}},
+		// The event name as routes read it (with or without "oss:").
+		"oss: prefix, object exists with that eTag": {recs: []map[string]any{ossRecord("raw-data", "oss:ObjectCreated:PutObject", "incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": "ETAG1"}},
+		"oss: prefix, object has another eTag":      {recs: []map[string]any{ossRecord("raw-data", "oss:ObjectCreated:PutObject", "incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": "OTHER"}, wantCode: hpcgate.CodeInvalidEvent},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

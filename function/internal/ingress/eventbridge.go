@@ -55,7 +55,7 @@ func checkCloudEvent(ce trigger.CloudEvent, account string) error {
 	if ce.DataKind != trigger.DataOSS {
 		return nil
 	}
-	if want := "oss:" + ce.OSS.EventName; ce.Type != want {
+	if want := "oss:" + eventName(ce.OSS); ce.Type != want {
 		return fmt.Errorf("type: %.60q does not match the record's event %q", ce.Type, want)
 	}
 	if err := checkOSSRecord(ce.OSS, account); err != nil {

@@ -26,6 +26,11 @@ type Object struct {
 	ETag string
 }
 
+// eventName is a record's event name as every rule reads it: routes
+// match "oss:ObjectCreated:PutObject" and "ObjectCreated:PutObject"
+// alike, so the eTag rule and object verification must too.
+func eventName(rec trigger.OSSRecord) string { return strings.TrimPrefix(rec.EventName, "oss:") }
+
 // ErrNoSuchObject is what an ObjectHeader returns for a missing object.
 var ErrNoSuchObject = errors.New("no such object")
 
@@ -68,7 +73,7 @@ func checkOSSRecord(rec trigger.OSSRecord, account string) error {
 	if err := trigger.CheckObjectKey(rec.OSS.Object.Key); err != nil {
 		return fmt.Errorf("oss.object.key: %v", err)
 	}
-	if strings.HasPrefix(rec.EventName, "ObjectCreated:") && rec.OSS.Object.ETag == "" {
+	if strings.HasPrefix(eventName(rec), "ObjectCreated:") && rec.OSS.Object.ETag == "" {
 		return errors.New("oss.object.eTag: missing")
 	}
 	return checkBucketAccount(rec.OSS.Bucket, account)
@@ -138,8 +143,8 @@ func (in *Ingress) verifyObjects(ctx context.Context, items []Item, recs []*trig
 func (in *Ingress) verifyObject(ctx context.Context, rec trigger.OSSRecord) error {
 	b, o := rec.OSS.Bucket.Name, rec.OSS.Object
 	got, err := in.cfg.Objects.HeadObject(ctx, b, o.Key)
-	created := strings.HasPrefix(rec.EventName, "ObjectCreated:")
-	removed := strings.HasPrefix(rec.EventName, "ObjectRemoved:")
+	created := strings.HasPrefix(eventName(rec), "ObjectCreated:")
+	removed := strings.HasPrefix(eventName(rec), "ObjectRemoved:")
 	switch {
 	case errors.Is(err, ErrNoSuchObject) && removed:
 		return nil

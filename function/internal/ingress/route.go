@@ -91,7 +91,7 @@ func matches(m hpcgate.RouteMatch, s subject) bool {
 	if len(m.Events) == 0 {
 		return true
 	}
-	name := strings.TrimPrefix(s.rec.EventName, "oss:")
+	name := eventName(s.rec)
 	for _, p := range m.Events {
 		if hpcgate.Wildcard(strings.TrimPrefix(p, "oss:"), name) {
 			return true

@@ -328,6 +328,29 @@ func TestTrustBoundaryLocal(t *testing.T) {
 			t.Fatalf("answered %d: %s", resp.StatusCode, raw)
 		}
 	})
+	// Local mode's POST /invoke takes raw HTTP trigger events from any
+	// client of the listener, so an event's requestContext.http.sourceIp
+	// is the client's to write there: the listener's own peer must be
+	// acs:SourceIp, and the local plain listener is not secure transport
+	// even on a deployment that vouches HTTPS for FC's trigger. dave may
+	// run echo only from 10.0.0.0/8; carol only over secure transport.
+	httpsLocal := startTrustLocal(t, endpoint, p, "HPCGATE_HTTPS_ONLY=true")
+	echo := `{"clusterId":"` + cluster + `","command":"echo hi","wait":20}`
+	for name, tc := range map[string]struct {
+		gw    *local
+		event []byte
+	}{
+		"an HTTP event's sourceIp through /invoke":            {plain, httpTrigger(echo, p.token(t, "dave"), "")},
+		"an HTTP event on an HTTPS-only deployment's /invoke": {httpsLocal, httpTrigger(echo, p.token(t, "carol"), "https")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := sim.Invocations()
+			_, _, out := tc.gw.do(t, "POST", "/invoke", "", tc.event)
+			if got := decodeResults(t, out); len(got) != 1 || got[0].Status != "denied" || sim.Invocations() != before {
+				t.Fatalf("answered %s", out)
+			}
+		})
+	}
 	t.Run("timer where the deployment takes timers", func(t *testing.T) {
 		_, _, out := events.do(t, "POST", "/invoke", "", ev.timer())
 		if got := decodeResults(t, out); len(got) != 1 || got[0].Status != "succeeded" {

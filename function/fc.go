@@ -15,6 +15,7 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/config"
 	"github.com/hpcgate/hpcgate/function/internal/creds"
 	"github.com/hpcgate/hpcgate/function/internal/fchandler"
+	"github.com/hpcgate/hpcgate/function/internal/ingress"
 )
 
 // runFC serves Function Compute invocations through the runtime API. A bad
@@ -110,7 +111,7 @@ func (g *gateway) invokeHandler() http.Handler {
 			http.Error(w, `{"error":"event too large or unreadable"}`, http.StatusRequestEntityTooLarge)
 			return
 		}
-		out, err := events.Invoke(r.Context(), raw)
+		out, err := events.Invoke(ingress.FromListener(r.Context(), r), raw)
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
 			// What InvokeFunction answers for a function error; FC's

@@ -9,6 +9,30 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/trigger"
 )
 
+// listener is what this process's own listener knows of a connection
+// that delivered a raw event (local mode's POST /invoke).
+type listener struct {
+	peer   string // the TCP peer's IP, "" when it is not one
+	secure bool   // the connection is TLS
+}
+
+type listenerKey struct{}
+
+// FromListener marks ctx as serving a raw event that r, a request this
+// process's own listener accepted, carried (local mode's POST /invoke).
+// Whoever reaches that listener writes the event, so for an HTTP trigger
+// event ServeHTTP takes acs:SourceIp and acs:SecureTransport from r's
+// connection, as for any other local request, never from the event's
+// requestContext.http.sourceIp nor from HPCGATE_HTTPS_ONLY (which vouches
+// for FC's trigger, not for this listener).
+func FromListener(ctx context.Context, r *http.Request) context.Context {
+	l := listener{secure: r.TLS != nil}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil && net.ParseIP(host) != nil {
+		l.peer = host
+	}
+	return context.WithValue(ctx, listenerKey{}, l)
+}
+
 // viaTrigger marks the context of a request that FC's HTTP trigger
 // delivered as an event; it holds what the deployment vouches for about
 // its transport.
@@ -23,7 +47,10 @@ type viaTriggerKey struct{}
 // vouches for (Config.HTTPSOnly).
 func (in *Ingress) ServeHTTP(ctx context.Context, h http.Handler, e trigger.HTTPEvent) trigger.HTTPTriggerResponse {
 	v := viaTrigger{}
-	if in.cfg.HTTPSOnly {
+	if l, ok := ctx.Value(listenerKey{}).(listener); ok {
+		e.RequestContext.HTTP.SourceIP = l.peer
+		v.secure = &l.secure
+	} else if in.cfg.HTTPSOnly {
 		t := true
 		v.secure = &t
 	}

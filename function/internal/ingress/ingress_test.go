@@ -334,6 +334,18 @@ func TestHTTPContext(t *testing.T) {
 			}
 		}
 	}
+	// An HTTP event local mode's /invoke received: its writer is the
+	// listener's client, so the connection is the fact, not the event's
+	// sourceIp nor HPCGATE_HTTPS_ONLY.
+	for _, httpsOnly := range []bool{false, true} {
+		in, _ := New(Config{Accept: []string{"http"}, HTTPSOnly: httpsOnly})
+		post := httptest.NewRequest("POST", "/invoke", nil)
+		post.RemoteAddr = "127.0.0.1:4444"
+		in.ServeHTTP(FromListener(t.Context(), post), h, event("https"))
+		if seen.Context.SourceIP != "127.0.0.1" || seen.Context.SecureTransport == nil || *seen.Context.SecureTransport {
+			t.Errorf("/invoke HTTP event, HTTPS-only %v: sourceIp %q, secureTransport %v; want the listener's peer, false", httpsOnly, seen.Context.SourceIP, seen.Context.SecureTransport)
+		}
+	}
 	// A request this process accepted itself: the connection is the fact.
 	r := httptest.NewRequest("POST", "/v1/commands", nil)
 	r.Header.Set("X-Forwarded-Proto", "https")

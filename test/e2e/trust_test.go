@@ -407,6 +407,9 @@ func TestObjectVerification(t *testing.T) {
 	withETag := func(key, etag string) []byte {
 		return ossEvents(ossRec("raw-data", key, func(_, o map[string]any) { o["eTag"] = strings.Trim(etag, `"`) }))
 	}
+	removed := func(bucket, key string) []byte {
+		return ossEvents(ossRec(bucket, key, func(r, _ map[string]any) { r["eventName"] = "ObjectRemoved:DeleteObject" }))
+	}
 	cases := map[string]struct {
 		payload []byte
 		ok      bool
@@ -414,6 +417,12 @@ func TestObjectVerification(t *testing.T) {
 		"object with the record's eTag": {withETag("incoming/a.csv", etag), true},
 		"object with another eTag":      {withETag("incoming/a.csv", "0123456789ABCDEF0123456789ABCDEF"), false},
 		"object that does not exist":    {withETag("incoming/nothing.csv", etag), false},
+		// A removal can only be checked by the object being gone; a
+		// bucket that does not exist has no trigger that could have
+		// sent it (say one deleted, or not yet made, that a policy
+		// still names).
+		"removal in a bucket that does not exist": {removed("ghost", "incoming/a.csv"), false},
+		"removal of an object that is gone":       {removed("raw-data", "incoming/gone.csv"), true},
 	}
 	env := []string{"HPCGATE_EVENTS=oss", "HPCGATE_VERIFY_OBJECTS=true", "HPCGATE_OSS_ENDPOINT=" + ossEndpoint}
 

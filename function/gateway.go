@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -175,8 +174,14 @@ type objectHeads struct{ c *oss.Client }
 
 func (o objectHeads) HeadObject(ctx context.Context, bucket, key string) (ingress.Object, error) {
 	m, err := o.c.Head(ctx, bucket, key)
-	if errors.Is(err, oss.ErrNotFound) {
+	// Only NoSuchKey says the object is gone: a bucket that does not
+	// exist has no trigger that could have sent the event, so it must
+	// not vouch for a removal.
+	switch oss.CodeOf(err) {
+	case oss.CodeNoSuchKey:
 		return ingress.Object{}, fmt.Errorf("%w: %w", ingress.ErrNoSuchObject, err)
+	case oss.CodeNoSuchBucket:
+		return ingress.Object{}, fmt.Errorf("%w: %w", ingress.ErrNoSuchBucket, err)
 	}
 	if err != nil {
 		return ingress.Object{}, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -264,14 +265,15 @@ func TestVerifyObjects(t *testing.T) {
 		wantCode string // "" = calls made
 		retry    bool
 	}{
-		"object exists with that eTag": {recs: []map[string]any{created("incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": `"etag1"`}},
-		"object has another eTag":      {recs: []map[string]any{created("incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": `"OTHER"`}, wantCode: hpcgate.CodeInvalidEvent},
-		"object does not exist":        {recs: []map[string]any{created("incoming/a.csv")}, wantCode: hpcgate.CodeInvalidEvent},
-		"second of two does not exist": {recs: []map[string]any{created("incoming/a.csv"), created("incoming/b.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": "ETAG1"}, wantCode: hpcgate.CodeInvalidEvent},
-		"removed object is gone":       {recs: []map[string]any{removed("x/y")}},
-		"removed object still there":   {recs: []map[string]any{removed("x/y")}, objects: map[string]string{"raw-2/x/y": "E"}, wantCode: hpcgate.CodeInvalidEvent},
-		"oss unreachable":              {recs: []map[string]any{created("incoming/a.csv")}, ossErr: errors.New("dial tcp: refused"), wantCode: hpcgate.CodeUpstreamFailure, retry: true},
-		"unrouted record is not asked": {recs: []map[string]any{created("elsewhere/a.txt")}},
+		"object exists with that eTag":   {recs: []map[string]any{created("incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": `"etag1"`}},
+		"object has another eTag":        {recs: []map[string]any{created("incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": `"OTHER"`}, wantCode: hpcgate.CodeInvalidEvent},
+		"object does not exist":          {recs: []map[string]any{created("incoming/a.csv")}, wantCode: hpcgate.CodeInvalidEvent},
+		"second of two does not exist":   {recs: []map[string]any{created("incoming/a.csv"), created("incoming/b.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": "ETAG1"}, wantCode: hpcgate.CodeInvalidEvent},
+		"removed object is gone":         {recs: []map[string]any{removed("x/y")}},
+		"removed object still there":     {recs: []map[string]any{removed("x/y")}, objects: map[string]string{"raw-2/x/y": "E"}, wantCode: hpcgate.CodeInvalidEvent},
+		"removed, bucket does not exist": {recs: []map[string]any{removed("x/y")}, ossErr: fmt.Errorf("%w: NoSuchBucket", ErrNoSuchBucket), wantCode: hpcgate.CodeInvalidEvent},
+		"oss unreachable":                {recs: []map[string]any{created("incoming/a.csv")}, ossErr: errors.New("dial tcp: refused"), wantCode: hpcgate.CodeUpstreamFailure, retry: true},
+		"unrouted record is not asked":   {recs: []map[string]any{created("elsewhere/a.txt")}},
 		// The event name as routes read it (with or without "oss:").
 		"oss: prefix, object exists with that eTag": {recs: []map[string]any{ossRecord("raw-data", "oss:ObjectCreated:PutObject", "incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": "ETAG1"}},
 		"oss: prefix, object has another eTag":      {recs: []map[string]any{ossRecord("raw-data", "oss:ObjectCreated:PutObject", "incoming/a.csv")}, objects: map[string]string{"raw-data/incoming/a.csv": "OTHER"}, wantCode: hpcgate.CodeInvalidEvent},

@@ -16,7 +16,7 @@ const ossEventSource = "acs:oss"
 
 // ObjectHeader reads an object's metadata, as OSS HeadObject does, signed
 // with the function's own credentials. A missing object is
-// ErrNoSuchObject (or wraps it).
+// ErrNoSuchObject (or wraps it), a missing bucket ErrNoSuchBucket.
 type ObjectHeader interface {
 	HeadObject(ctx context.Context, bucket, key string) (Object, error)
 }
@@ -33,6 +33,11 @@ func eventName(rec trigger.OSSRecord) string { return strings.TrimPrefix(rec.Eve
 
 // ErrNoSuchObject is what an ObjectHeader returns for a missing object.
 var ErrNoSuchObject = errors.New("no such object")
+
+// ErrNoSuchBucket is what an ObjectHeader returns when the bucket itself
+// does not exist: no trigger could have sent the event, so it is
+// invalid whatever it says happened (a removal included).
+var ErrNoSuchBucket = errors.New("no such bucket")
 
 func (in *Ingress) ossCalls(ctx context.Context, recs []trigger.OSSRecord, account string) (Delivery, error) {
 	for i, rec := range recs {
@@ -146,6 +151,8 @@ func (in *Ingress) verifyObject(ctx context.Context, rec trigger.OSSRecord) erro
 	created := strings.HasPrefix(eventName(rec), "ObjectCreated:")
 	removed := strings.HasPrefix(eventName(rec), "ObjectRemoved:")
 	switch {
+	case errors.Is(err, ErrNoSuchBucket):
+		return fmt.Errorf("bucket %q does not exist", b)
 	case errors.Is(err, ErrNoSuchObject) && removed:
 		return nil
 	case errors.Is(err, ErrNoSuchObject):

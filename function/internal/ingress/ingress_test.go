@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/shellscan"
 	"github.com/hpcgate/hpcgate/function/internal/trigger"
 )
 
@@ -355,5 +356,59 @@ func TestHTTPContext(t *testing.T) {
 	c := HTTPCall(r)
 	if c.Context.SecureTransport == nil || *c.Context.SecureTransport || c.Context.SourceIP != "127.0.0.1" || c.Trigger != "http" {
 		t.Errorf("plain local request: %+v", c)
+	}
+}
+
+// TestAllOrNothingValues (held when tried): a record whose values fill its route's argv
+// but make a command the gate refuses (an invisible or line-separator
+// character from an eTag, a region, an event name, a bucket or a
+// CloudEvent id) must make the whole event invalid here, before any
+// record runs; otherwise the gate refuses that record alone and the
+// others of the same event run.
+func TestAllOrNothingValues(t *testing.T) {
+	routes := []hpcgate.Route{
+		{Name: "oss-all", Match: hpcgate.RouteMatch{Trigger: "oss"},
+			Request: hpcgate.RouteRequest{ClusterID: "ehpc-hz-abc", Argv: []string{"/bin/p", "--", "{bucket}", "{object.etag}", "{region}", "{event.name}", "{object.key}"}}},
+		{Name: "eb-all", Match: hpcgate.RouteMatch{Trigger: "eventbridge", Source: []string{"pipeline.*"}},
+			Request: hpcgate.RouteRequest{ClusterID: "ehpc-hz-abc", Argv: []string{"/bin/p", "--", "{event.id}", "{region}", "{event.name}"}}},
+	}
+	good := ossRecord("raw-data", "ObjectCreated:PutObject", "incoming/a.csv")
+	bad := func(mut func(r map[string]any)) map[string]any {
+		r := ossRecord("raw-data", "ObjectCreated:PutObject", "incoming/b.csv")
+		mut(r)
+		return r
+	}
+	object := func(r map[string]any) map[string]any { return r["oss"].(map[string]any)["object"].(map[string]any) }
+	eb := func(mut func(e map[string]any)) map[string]any {
+		e := ebEvent(t, "pipeline.nightly", "hpcgate:Nightly", map[string]any{"date": "x"})
+		mut(e)
+		return e
+	}
+	cases := map[string]any{}
+	for name, c := range map[string]string{"RLO": "\u202e", "ZWSP": "\u200b", "LS": "\u2028", "PS": "\u2029", "BOM": "\ufeff"} {
+		cases["oss eTag "+name] = map[string]any{"events": []any{good, bad(func(r map[string]any) { object(r)["eTag"] = "E" + c })}}
+		cases["oss region "+name] = map[string]any{"events": []any{good, bad(func(r map[string]any) { r["region"] = "cn" + c })}}
+		cases["oss eventName "+name] = map[string]any{"events": []any{good, bad(func(r map[string]any) { r["eventName"] = "ObjectCreated:Put" + c })}}
+		cases["oss bucket "+name] = map[string]any{"events": []any{good, bad(func(r map[string]any) {
+			b := r["oss"].(map[string]any)["bucket"].(map[string]any)
+			b["name"], b["arn"] = "raw"+c, "acs:oss:cn-hangzhou:"+account+":raw"+c
+		})}}
+		cases["eventbridge id "+name] = []any{eb(func(map[string]any) {}), eb(func(e map[string]any) { e["id"] = "EB" + c })}
+		cases["eventbridge region "+name] = []any{eb(func(map[string]any) {}), eb(func(e map[string]any) { e["aliyunregionid"] = "cn" + c })}
+		cases["eventbridge type "+name] = []any{eb(func(map[string]any) {}), eb(func(e map[string]any) { e["type"] = "hpcgate:Nightly" + c })}
+	}
+	for name, ev := range cases {
+		t.Run(name, func(t *testing.T) {
+			items, err := calls(t, routes, decode(t, ev))
+			if err == nil {
+				for i, it := range items {
+					if _, aerr := shellscan.Analyze(it.Call.Request.Command); it.Err == nil && aerr != nil {
+						t.Errorf("item %d ran past ingress with a command the gate refuses (%v), while the others run", i, aerr)
+					}
+				}
+				return
+			}
+			wantCode(t, err, hpcgate.CodeInvalidEvent)
+		})
 	}
 }

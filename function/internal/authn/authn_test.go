@@ -259,6 +259,10 @@ func TestVerify(t *testing.T) {
 		{"expired within leeway", base, func() string { return mint(t, iss, goodClaims(map[string]any{"exp": now - 20}), nil) }, ok("alice", []string{"researchers"}, &no)},
 		{"exp missing", base, func() string { return mint(t, iss, goodClaims(map[string]any{"exp": nil}), nil) }, fail(msgInvalid)},
 		{"exp a string", base, func() string { return mint(t, iss, goodClaims(map[string]any{"exp": "tomorrow"}), nil) }, fail(msgInvalid)},
+		// RFC 7519 NumericDate is a JSON number; a string of digits is not one.
+		{"exp a string of digits", base, func() string { return mint(t, iss, goodClaims(map[string]any{"exp": fmt.Sprint(now + 3600)}), nil) }, fail(msgInvalid)},
+		{"nbf a string of digits", base, func() string { return mint(t, iss, goodClaims(map[string]any{"nbf": fmt.Sprint(now - 10)}), nil) }, fail(msgInvalid)},
+		{"iat a string of digits", base, func() string { return mint(t, iss, goodClaims(map[string]any{"iat": fmt.Sprint(now - 10)}), nil) }, fail(msgInvalid)},
 		{"not yet valid", base, func() string { return mint(t, iss, goodClaims(map[string]any{"nbf": now + 120}), nil) }, fail(msgInvalid)},
 		{"nbf within leeway", base, func() string { return mint(t, iss, goodClaims(map[string]any{"nbf": now + 20}), nil) }, ok("alice", []string{"researchers"}, &no)},
 		{"issued in the future", base, func() string { return mint(t, iss, goodClaims(map[string]any{"iat": now + 3600}), nil) }, fail(msgInvalid)},

@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -466,4 +468,27 @@ func TestObjectVerification(t *testing.T) {
 			t.Fatalf("%+v", got)
 		}
 	})
+}
+
+// TestLocalListensOnLoopback: issue 14 point 6. Local mode serves the
+// unauthenticated POST /invoke, which takes raw FC events; listening
+// beyond loopback must not happen without a word: it is refused unless
+// asked for by name, and then warned about.
+func TestLocalListensOnLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		t.Run(addr, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, "local", "--listen", addr, "--policies", trustPolicies)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if ctx.Err() != nil {
+				t.Fatalf("local mode served %s (not loopback) without --allow-remote", addr)
+			}
+			if err == nil || !strings.Contains(stderr.String(), "--allow-remote") {
+				t.Fatalf("exit %v, stderr:\n%s", err, stderr.String())
+			}
+		})
+	}
 }

@@ -484,9 +484,9 @@ func TestLocalListensOnLoopback(t *testing.T) {
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			if ctx.Err() != nil {
-				t.Fatalf("local mode served %s (not loopback) without --allow-remote", addr)
+				t.Fatalf("local mode served %s (not loopback) without --insecure-listen", addr)
 			}
-			if err == nil || !strings.Contains(stderr.String(), "--allow-remote") {
+			if err == nil || !strings.Contains(stderr.String(), "--insecure-listen") {
 				t.Fatalf("exit %v, stderr:\n%s", err, stderr.String())
 			}
 		})

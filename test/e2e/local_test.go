@@ -89,13 +89,9 @@ func TestLocalHTTP(t *testing.T) {
 		if status != 202 || res.Status != "accepted" || res.CommandID == "" {
 			t.Fatalf("HTTP %d: %s", status, raw)
 		}
-		path := fmt.Sprintf("/v1/commands/%s?clusterId=%s", res.CommandID, cluster)
-		for range 50 {
-			status, res, raw = gw.do(t, "GET", path, alice, nil)
-			if res.Status != "running" {
-				break
-			}
-		}
+		// Long-polls until the command has ended (or 20 s have passed).
+		path := fmt.Sprintf("/v1/commands/%s?clusterId=%s&wait=20", res.CommandID, cluster)
+		status, res, raw = gw.do(t, "GET", path, alice, nil)
 		if status != 200 || res.Status != "succeeded" || len(res.Results) != 3 || res.Results[0].Output != "later\n" {
 			t.Fatalf("HTTP %d: %s", status, raw)
 		}

@@ -381,6 +381,19 @@ var attacks = []string{
 	"cat <<EOF\n$((1+$(touch hit)))\nEOF",
 	"cat <<EOF\nx\\\\\nEOF\ntouch hit",
 	"cat <<EOF\n\\\\\\\nEOF\ntouch hit\nEOF",
+	// time takes -p and then -- before its pipeline; the parser takes
+	// -- for the command.
+	"time -- touch hit",
+	"time -p -- touch hit",
+	"time -- x=1 touch hit",
+	"time -- [[ -v 'a[$(touch hit)]' ]]",
+	"time -- >/dev/null touch hit",
+	// time after a pipe is a program for bash, a keyword for the parser.
+	"true | time -p touch hit",
+	"true |& time touch hit",
+	"true | time",
+	"true | true | time touch hit",
+	"true | time touch hit | true",
 }
 
 // benign are commands researchers run; the analysis must list their

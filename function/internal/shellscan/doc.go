@@ -16,10 +16,13 @@
 // extended glob pattern (the parser keeps such patterns as raw text) and
 // the few constructs of other dialects, a word the parser takes for an
 // assignment whose name is not a valid identifier (bash takes it for a
-// word) and an unquoted here-document body with a line ending in a
-// backslash. Every error is an *hpcgate.Error with code
-// InvalidCommand and status 400 whose message names the position
-// (line:column, columns in bytes) and the reason.
+// word), an unquoted here-document body with a line ending in a
+// backslash, time followed by -- (bash skips the -- and reads a pipeline
+// after it, the parser takes -- for the command) and time after | or |&
+// (bash runs the time program there, the parser sees the keyword). Every
+// error is an *hpcgate.Error with code InvalidCommand and status 400 whose
+// message names the position (line:column, columns in bytes) and the
+// reason.
 //
 // # Canonical form
 //

@@ -292,6 +292,14 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) 
 		default:
 			s.fail(c.OpPos, "unsupported operator %s", c.Op)
 		}
+		if c.Op == syntax.Pipe || c.Op == syntax.PipeAll {
+			// Bash knows time as a keyword only at the start of a
+			// pipeline: after | it runs the time program, which the
+			// parser does not see.
+			if t := pipeStart(c.Y); t != nil {
+				s.fail(t.Pos(), "time after %s: bash runs the time program here, not the keyword; time the whole pipeline or use { time …; }", c.Op)
+			}
+		}
 		s.stmt(c.X, redirs)
 		s.stmt(c.Y, redirs)
 	case *syntax.Subshell:
@@ -358,6 +366,11 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) 
 		s.test(c.X)
 	case *syntax.TimeClause:
 		s.set(fTime)
+		if w := timeDashes(c); w != nil {
+			// Bash skips one -- after time [-p] and reads a whole
+			// pipeline after it; the parser takes -- for the command.
+			s.fail(w.Pos(), "-- after time: bash reads what follows as a pipeline, not as arguments of a command named --")
+		}
 		if c.Stmt != nil {
 			s.stmt(c.Stmt, redirs)
 		}
@@ -374,6 +387,40 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) 
 	default:
 		s.fail(cmd.Pos(), "unsupported command %T", cmd)
 	}
+}
+
+// pipeStart returns the time clause that starts the pipeline st, if any.
+func pipeStart(st *syntax.Stmt) *syntax.TimeClause {
+	for st != nil && !st.Negated {
+		switch c := st.Cmd.(type) {
+		case *syntax.TimeClause:
+			return c
+		case *syntax.BinaryCmd:
+			if c.Op != syntax.Pipe && c.Op != syntax.PipeAll {
+				return nil
+			}
+			st = c.X
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// timeDashes returns the word -- that follows time (or time -p) when the
+// parser made it the command's first word.
+func timeDashes(c *syntax.TimeClause) *syntax.Word {
+	if c.Stmt == nil {
+		return nil
+	}
+	call, ok := c.Stmt.Cmd.(*syntax.CallExpr)
+	if !ok || len(call.Args) == 0 {
+		return nil
+	}
+	if w := call.Args[0]; w.Lit() == "--" {
+		return w
+	}
+	return nil
 }
 
 // record fills the slot idx with one simple command and adds its keys.

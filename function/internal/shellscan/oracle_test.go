@@ -394,6 +394,14 @@ var attacks = []string{
 	"true | time",
 	"true | true | time touch hit",
 	"true | time touch hit | true",
+	// History expansion rewrites later lines before bash parses them.
+	"set -o history -o histexpand\nls\n^ls^touch hit",
+	"set -Ho history\nls\n^ls^touch hit",
+	"shopt -so history histexpand\nls\n^ls^touch hit",
+	"shopt -s -o history -o histexpand\nls\n^ls^touch hit",
+	"set -o history; set -H\nls\n^ls^touch hit",
+	"builtin set -o history -H\nls\n^ls^touch hit",
+	"x=-H; set -o history $x\nls\n^ls^touch hit",
 }
 
 // benign are commands researchers run; the analysis must list their

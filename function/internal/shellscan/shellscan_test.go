@@ -147,6 +147,13 @@ var analyses = map[string]fact{
 	"PS4":                    {cmd: "set -x; PS4='$(id)'; ls", programs: l(dyn, "ls", "set")},
 	"read PS4":               {cmd: "read PS4", programs: l(dyn, "read")},
 	"BASH_CMDS":              {cmd: "BASH_CMDS[ls]=/bin/sh; ls", programs: l(dyn, "ls")},
+	"set -k":                 {cmd: "set -k; squeue LD_PRELOAD=/tmp/x.so", programs: l(dyn, "set", "squeue")},
+	"set -o keyword":         {cmd: "set -eo keyword; squeue PATH=/tmp", programs: l(dyn, "set", "squeue")},
+	"shopt -o keyword":       {cmd: "shopt -so keyword; squeue PATH=/tmp", programs: l(dyn, "shopt", "squeue")},
+	"set expands":            {cmd: "set $x; squeue PATH=/tmp", programs: l(dyn, "set", "squeue")},
+	"set harmless":           {cmd: "set -euo pipefail; set +k -x -- a -k; squeue", programs: l("set", "squeue")},
+	"set positional":         {cmd: `set -- "$@" -k; squeue`, programs: l("set", "squeue")},
+	"shopt harmless":         {cmd: "shopt -s nullglob globstar; shopt -u -o keyword", programs: l("shopt")},
 	"alias definition":       {cmd: "shopt -s expand_aliases; alias ls='touch /tmp/x'\nls", programs: l(dyn, "alias", "ls", "shopt")},
 
 	// Commands anywhere.

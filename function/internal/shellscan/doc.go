@@ -87,7 +87,9 @@
 //     mapfile, declare…, unset, getopts, wait -p) that is not plain, a
 //     word that expands where it may be such an option, eval, source, trap
 //     with an action, fc, bind, enable -f, hash -p, complete/compgen
-//     -C/-F/-W, mapfile -C, alias definitions, ${!name}, ${x@P},
+//     -C/-F/-W, mapfile -C, alias definitions, set -k/-H (or -o
+//     keyword/histexpand, also through shopt -s -o), after which bash
+//     reads later words differently, ${!name}, ${x@P},
 //     assignments to variables bash runs as code (PS0–PS4,
 //     PROMPT_COMMAND, BASH_ENV, ENV, SHELLOPTS, BASHOPTS, BASH_ALIASES,
 //     BASH_CMDS, …) and wrapper options it cannot read.

@@ -415,6 +415,16 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 			s.hidden() // the action runs as code
 		}
 		return nil, false
+	case "set":
+		if setHides(rest) {
+			s.hidden()
+		}
+		return nil, false
+	case "shopt":
+		if shoptHides(rest) {
+			s.hidden()
+		}
+		return nil, false
 	case "bind", "enable", "hash", "complete", "compgen":
 		// bind -x, enable -f, hash -p, complete/compgen -C and -F run or
 		// load code; their options are many, so any argument is hidden
@@ -630,6 +640,76 @@ func (s *scan) testArgs(args []arg) {
 			}
 		}
 	}
+}
+
+// readingOptions are the set -o options that change how bash reads the
+// words of later commands: keyword makes every NAME=value argument an
+// environment assignment (PATH=/tmp included, which bash then uses to
+// find the program), histexpand rewrites later lines (^a^b, !!:s/a/b/)
+// before they are parsed.
+var readingOptions = map[string]bool{"keyword": true, "histexpand": true}
+
+// setHides reports whether set may turn on a reading option (-k, -H, -o
+// keyword, -o histexpand), reading its arguments as bash does: option
+// words up to the first operand, "-" or "--"; each o takes the next word
+// as its name unless that word is empty or starts with - or +.
+func setHides(args []arg) bool {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !a.static {
+			return a.mayBeOption()
+		}
+		t := a.text
+		if !a.mayBeOption() || t == "--" {
+			return false
+		}
+		on := t[0] == '-'
+		for _, c := range t[1:] {
+			switch {
+			case on && (c == 'k' || c == 'H'):
+				return true
+			case c == 'o' && i+1 < len(args):
+				n := args[i+1]
+				if !n.static {
+					return true
+				}
+				if n.text == "" || n.text[0] == '-' || n.text[0] == '+' {
+					continue // set -o alone lists the options
+				}
+				i++
+				if on && readingOptions[n.text] {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// shoptHides reports whether shopt may turn on a reading option of set
+// (shopt -s -o keyword).
+func shoptHides(args []arg) bool {
+	var setOn, setO bool
+	n, ok := getopt(args, opts{flags: "psuoq"}, func(opt string, _ arg) {
+		switch opt {
+		case "-s":
+			setOn = true
+		case "-o":
+			setO = true
+		}
+	})
+	if !ok {
+		return true
+	}
+	if !setOn || !setO {
+		return false
+	}
+	for _, a := range args[n:] {
+		if !a.static || readingOptions[a.text] {
+			return true
+		}
+	}
+	return false
 }
 
 // hidesCode reports whether a builtin that can install or load code

@@ -402,6 +402,32 @@ var attacks = []string{
 	"set -o history; set -H\nls\n^ls^touch hit",
 	"builtin set -o history -H\nls\n^ls^touch hit",
 	"x=-H; set -o history $x\nls\n^ls^touch hit",
+	// A declaration builtin reads a value "(…)" as a compound array
+	// assignment and expands it again.
+	"declare -a a='($(touch hit))'",
+	"declare -A m='([k]=$(touch hit))'",
+	"a=(); declare a='($(touch hit))'",
+	"typeset -a a='(`touch hit`)'",
+	"f(){ local -a a='([0]=$(touch hit))'; }; f",
+	"export -a a='($(touch hit))'",
+	"readonly -a a='($(touch hit))'",
+	"declare -a 'a=($(touch hit))'",
+	"declare -a \"a=(\\$(touch hit))\"",
+	"builtin declare -a a='($(touch hit))'",
+	"command typeset -a a='($(touch hit))'",
+	"declare -a a='(x)' b='($(touch hit))'",
+	"x='($(touch hit))'; declare -a a=$x",
+	"x='($(touch hit))'; declare PIPESTATUS=\"$x\"",
+	"declare DIRSTACK='($(touch hit))'",
+	"x='($(touch hit))'; a=(); declare a=\"$x\"",
+	// Bash ends an unquoted here-document at the first line equal to its
+	// delimiter; the parser reads substitutions across that line.
+	"cat <<EOF\n$(echo \"\nEOF\ntouch hit\n\")\nEOF",
+	"cat <<EOF\n\"$(echo \"\nEOF\n\")\"\nEOF",
+	"cat <<EOF\n${x:-\nEOF\n}\ntouch hit\nEOF",
+	"cat <<EOF\n`echo \"\nEOF\ntouch hit\n\"`\nEOF",
+	"cat <<-EOF\n$(echo \"\n\t\tEOF\ntouch hit\n\")\nEOF",
+	"cat <<EOF\n$(cat <<X\nEOF\nX\n)\ntouch hit\nEOF",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -17,7 +17,9 @@
 // the few constructs of other dialects, a word the parser takes for an
 // assignment whose name is not a valid identifier (bash takes it for a
 // word), an unquoted here-document body with a line ending in a
-// backslash, time followed by -- (bash skips the -- and reads a pipeline
+// backslash or with a line equal to its delimiter before the last (inside
+// a substitution the parser reads across it; bash ends the body there),
+// time followed by -- (bash skips the -- and reads a pipeline
 // after it, the parser takes -- for the command) and time after | or |&
 // (bash runs the time program there, the parser sees the keyword). Every
 // error is an *hpcgate.Error with code InvalidCommand and status 400 whose
@@ -147,7 +149,9 @@
 //   - Here-document bodies with a quoted delimiter are data; the program
 //     that reads them (cat, bash, python) decides what they mean. An
 //     unquoted body with a line ending in a backslash is refused: bash
-//     joins such lines before it looks for the delimiter.
+//     joins such lines before it looks for the delimiter. So is one in
+//     which a substitution spans a line equal to the delimiter: bash
+//     finds the delimiter line first and runs what follows as commands.
 //   - The dialect is bash. A node that ran commands with a POSIX sh (dash)
 //     would read $'…', [[ ]] and other bash syntax differently.
 //   - The parser is mvdan.cc/sh, not bash. It parses extended globs

@@ -624,6 +624,12 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 				// for the delimiter (EO\⏎F ends it); the parser does not.
 				s.fail(r.Hdoc.Pos(), "a backslash at the end of a line of a here-document with an unquoted delimiter: quote the delimiter (<<'EOF') or remove the backslash")
 			}
+			if !quotedDelim(r.Word) && delimInBody(s.source(r.Hdoc), text, r.Op == syntax.DashHdoc) {
+				// Bash ends the body at the first line equal to the
+				// delimiter; the parser reads a substitution ($(, `, ${,
+				// a quote in one) across it and ends the body later.
+				s.fail(r.Hdoc.Pos(), "a line of the here-document body equals its delimiter %q inside a substitution: bash ends the body there", text)
+			}
 			s.heredoc(r.Hdoc)
 		}
 		return hpcgate.Redirect{Op: op, Target: text}
@@ -696,6 +702,22 @@ func quotedDelim(w *syntax.Word) bool {
 				return true
 			}
 		default:
+			return true
+		}
+	}
+	return false
+}
+
+// delimInBody reports whether a line of body, before the line that
+// closes it (which the parser includes), is the delimiter (after its
+// leading tabs with <<-).
+func delimInBody(body, delim string, dash bool) bool {
+	lines := strings.Split(body, "\n")
+	for i, line := range lines {
+		if dash {
+			line = strings.TrimLeft(line, "\t")
+		}
+		if line == delim && i < len(lines)-1 {
 			return true
 		}
 	}

@@ -87,6 +87,10 @@
 //     runs cmd), an assignment to an integer variable or declare -i/-n, a
 //     variable name given to a builtin (test -v, printf -v, read,
 //     mapfile, declare…, unset, getopts, wait -p) that is not plain, a
+//     value "(…)" (or one that may expand to it) given to a declaration
+//     builtin with -a/-A, or to declare/typeset/local for a variable
+//     that may be an array (bash's own, or one the command names
+//     elsewhere), which bash reads as a compound assignment, a
 //     word that expands where it may be such an option, eval, source, trap
 //     with an action, fc, bind, enable -f, hash -p, complete/compgen
 //     -C/-F/-W, mapfile -C, alias definitions, set -k/-H (or -o

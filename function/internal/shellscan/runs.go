@@ -58,6 +58,56 @@ func leadByte(w *syntax.Word) byte {
 	return v[0]
 }
 
+// trailByte returns the last byte of w that bash will see when it does
+// not depend on an expansion, else 0.
+func trailByte(w *syntax.Word) byte {
+	if len(w.Parts) == 0 {
+		return 0
+	}
+	if numericParam(w) {
+		return '0'
+	}
+	var v string
+	switch p := w.Parts[len(w.Parts)-1].(type) {
+	case *syntax.Lit:
+		v = p.Value
+	case *syntax.SglQuoted:
+		if !p.Dollar {
+			v = p.Value
+		}
+	case *syntax.DblQuoted:
+		if len(p.Parts) > 0 {
+			if l, ok := p.Parts[len(p.Parts)-1].(*syntax.Lit); ok {
+				v = l.Value
+			}
+		}
+	}
+	if v == "" || strings.ContainsAny(v[len(v)-1:], `*?]}`) || len(v) > 1 && v[len(v)-2] == '\\' {
+		return 0 // escapes, globs and braces change it
+	}
+	return v[len(v)-1]
+}
+
+// compoundValue reports whether a value given to a declaration builtin
+// may be "(…)", which bash reads as a compound array assignment (for an
+// array, or with -a/-A) and expands a second time: declare -a
+// a='($(cmd))' runs cmd.
+func compoundValue(text string, static bool, w *syntax.Word) bool {
+	if static {
+		return strings.HasPrefix(text, "(") && strings.HasSuffix(text, ")")
+	}
+	if w == nil {
+		return true
+	}
+	if b := leadByte(w); b != 0 && b != '(' {
+		return false
+	}
+	if b := trailByte(w); b != 0 && b != ')' {
+		return false
+	}
+	return true
+}
+
 // numericParam reports whether w is one of the special parameters whose
 // value is always a number ($!, $$, $#, $?), quoted or not.
 func numericParam(w *syntax.Word) bool {
@@ -614,6 +664,9 @@ func (s *scan) declOperand(a arg) {
 	ref, value, assigns := strings.Cut(a.text, "=")
 	if assigns {
 		ref = strings.TrimSuffix(ref, "+")
+		if compoundValue(value, true, nil) {
+			s.hidden()
+		}
 	}
 	if !validRef(ref) {
 		s.hidden()

@@ -510,7 +510,7 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 	s.simple = append(s.simple, hpcgate.SimpleCommand{})
 	argv := append(s.list(1+len(d.Args)), d.Variant.Value)
 	assigns := s.list(len(d.Args))
-	options := true
+	options, arrayOpt := true, false
 	for _, a := range d.Args {
 		if a.Naked && a.Name == nil {
 			text, static := s.word(a.Value, ctxArg)
@@ -524,6 +524,7 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 				options = false
 			case options && w.mayBeOption() && static:
 				s.declOption(text)
+				arrayOpt = arrayOpt || text[0] == '-' && strings.ContainsAny(text[1:], "aA")
 			default:
 				// A quoted or expanded word: bash reads it as NAME[sub]=…
 				// at run time.
@@ -535,6 +536,16 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 		}
 		options = false
 		text := s.assign(a)
+		if a.Value != nil && a.Array == nil {
+			// declare, typeset and local read "(…)" as a compound
+			// assignment when the variable is already an array, and any
+			// of them does with -a or -A.
+			static := a.Index == nil && isStatic(s, a.Value)
+			_, v, _ := strings.Cut(text, "=")
+			if compoundValue(v, static, a.Value) && (arrayOpt || d.Variant.Value != "export" && d.Variant.Value != "readonly" && s.mayBeArray(a.Name.Value)) {
+				s.hidden()
+			}
+		}
 		argv = append(argv, text)
 		assigns = append(assigns, text)
 	}
@@ -706,6 +717,34 @@ func quotedDelim(w *syntax.Word) bool {
 		}
 	}
 	return false
+}
+
+// mayBeArray reports whether the variable name may be an array when a
+// declaration builtin assigns it: one of bash's arrays, or a name the
+// command mentions elsewhere (arrays do not come from the environment).
+func (s *scan) mayBeArray(name string) bool {
+	if strings.HasPrefix(name, "BASH_") || strings.HasPrefix(name, "COMP") || bashArrays[name] {
+		return true
+	}
+	n := 0
+	for i := 0; ; {
+		j := strings.Index(s.src[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		i = j + len(name)
+		if (j == 0 || !isNameByte(s.src[j-1])) && (i == len(s.src) || !isNameByte(s.src[i])) {
+			if n++; n > 1 {
+				return true
+			}
+		}
+	}
+}
+
+// bashArrays are the arrays bash sets (beside BASH_* and COMP*).
+var bashArrays = map[string]bool{
+	"DIRSTACK": true, "FUNCNAME": true, "GROUPS": true, "PIPESTATUS": true, "MAPFILE": true, "COPROC": true,
 }
 
 // delimInBody reports whether a line of body, before the line that

@@ -420,6 +420,10 @@ var attacks = []string{
 	"x='($(touch hit))'; declare PIPESTATUS=\"$x\"",
 	"declare DIRSTACK='($(touch hit))'",
 	"x='($(touch hit))'; a=(); declare a=\"$x\"",
+	"declare -a $'\\x7a\\x7a'; x='($(touch hit))'; declare zz=\"$x\"",
+	"read -ra $'\\x7a\\x7a' <<< 1; x='($(touch hit))'; declare zz=\"$x\"",
+	"mapfile -t z\"\"z <<< 1; x='($(touch hit))'; declare zz=\"$x\"",
+	"x='($(touch hit))'; for i in 1 2; do declare a=\"$x\"; a=(1); done",
 	// Bash ends an unquoted here-document at the first line equal to its
 	// delimiter; the parser reads substitutions across that line.
 	"cat <<EOF\n$(echo \"\nEOF\ntouch hit\n\")\nEOF",

@@ -118,6 +118,8 @@ type scan struct {
 	lines    []byte
 	lineEnds []int
 
+	compound []string // variables given a value "(…)" by declare, typeset or local
+
 	words []string // a block that argv and assignment lists are cut from
 	buf   []byte   // unquoted words being built, innermost last
 	args  []arg    // the arguments of the calls being walked
@@ -542,8 +544,14 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 			// of them does with -a or -A.
 			static := a.Index == nil && isStatic(s, a.Value)
 			_, v, _ := strings.Cut(text, "=")
-			if compoundValue(v, static, a.Value) && (arrayOpt || d.Variant.Value != "export" && d.Variant.Value != "readonly" && s.mayBeArray(a.Name.Value)) {
-				s.hidden()
+			if compoundValue(v, static, a.Value) {
+				switch {
+				case arrayOpt:
+					s.hidden()
+				case d.Variant.Value != "export" && d.Variant.Value != "readonly":
+					// Whether it is an array is known at the end.
+					s.compound = append(s.compound, a.Name.Value)
+				}
 			}
 		}
 		argv = append(argv, text)
@@ -719,14 +727,35 @@ func quotedDelim(w *syntax.Word) bool {
 	return false
 }
 
+// finish reports what only the whole command tells: a declaration
+// builtin that gave a value "(…)" to a variable that may be an array.
+func (s *scan) finish() {
+	for _, name := range s.compound {
+		if s.mayBeArray(name) {
+			s.hidden()
+			return
+		}
+	}
+}
+
 // mayBeArray reports whether the variable name may be an array when a
 // declaration builtin assigns it: one of bash's arrays, or a name the
-// command mentions elsewhere (arrays do not come from the environment).
+// command assigns or mentions more than once, in any order (a loop or a
+// function runs the declaration after the array exists; arrays do not
+// come from the environment).
 func (s *scan) mayBeArray(name string) bool {
 	if strings.HasPrefix(name, "BASH_") || strings.HasPrefix(name, "COMP") || bashArrays[name] {
 		return true
 	}
 	n := 0
+	for _, v := range s.vars {
+		if v == name {
+			if n++; n > 1 {
+				return true
+			}
+		}
+	}
+	n = 0
 	for i := 0; ; {
 		j := strings.Index(s.src[i:], name)
 		if j < 0 {

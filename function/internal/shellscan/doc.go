@@ -16,10 +16,15 @@
 // extended glob pattern (the parser keeps such patterns as raw text) and
 // the few constructs of other dialects, a word the parser takes for an
 // assignment whose name is not a valid identifier (bash takes it for a
-// word) and an unquoted here-document body with a line ending in a
-// backslash. Every error is an *hpcgate.Error with code
-// InvalidCommand and status 400 whose message names the position
-// (line:column, columns in bytes) and the reason.
+// word), an unquoted here-document body with a line ending in a
+// backslash or with a line equal to its delimiter before the last (inside
+// a substitution the parser reads across it; bash ends the body there),
+// time followed by -- (bash skips the -- and reads a pipeline
+// after it, the parser takes -- for the command) and time after | or |&
+// (bash runs the time program there, the parser sees the keyword). Every
+// error is an *hpcgate.Error with code InvalidCommand and status 400 whose
+// message names the position (line:column, columns in bytes) and the
+// reason.
 //
 // # Canonical form
 //
@@ -82,9 +87,15 @@
 //     runs cmd), an assignment to an integer variable or declare -i/-n, a
 //     variable name given to a builtin (test -v, printf -v, read,
 //     mapfile, declare…, unset, getopts, wait -p) that is not plain, a
+//     value "(…)" (or one that may expand to it) given to a declaration
+//     builtin with -a/-A, or to declare/typeset/local for a variable
+//     that may be an array (bash's own, or one the command names
+//     elsewhere), which bash reads as a compound assignment, a
 //     word that expands where it may be such an option, eval, source, trap
 //     with an action, fc, bind, enable -f, hash -p, complete/compgen
-//     -C/-F/-W, mapfile -C, alias definitions, ${!name}, ${x@P},
+//     -C/-F/-W, mapfile -C, alias definitions, set -k/-H (or -o
+//     keyword/histexpand, also through shopt -s -o), after which bash
+//     reads later words differently, ${!name}, ${x@P},
 //     assignments to variables bash runs as code (PS0–PS4,
 //     PROMPT_COMMAND, BASH_ENV, ENV, SHELLOPTS, BASHOPTS, BASH_ALIASES,
 //     BASH_CMDS, …) and wrapper options it cannot read.
@@ -142,7 +153,9 @@
 //   - Here-document bodies with a quoted delimiter are data; the program
 //     that reads them (cat, bash, python) decides what they mean. An
 //     unquoted body with a line ending in a backslash is refused: bash
-//     joins such lines before it looks for the delimiter.
+//     joins such lines before it looks for the delimiter. So is one in
+//     which a substitution spans a line equal to the delimiter: bash
+//     finds the delimiter line first and runs what follows as commands.
 //   - The dialect is bash. A node that ran commands with a POSIX sh (dash)
 //     would read $'…', [[ ]] and other bash syntax differently.
 //   - The parser is mvdan.cc/sh, not bash. It parses extended globs

@@ -381,6 +381,57 @@ var attacks = []string{
 	"cat <<EOF\n$((1+$(touch hit)))\nEOF",
 	"cat <<EOF\nx\\\\\nEOF\ntouch hit",
 	"cat <<EOF\n\\\\\\\nEOF\ntouch hit\nEOF",
+	// time takes -p and then -- before its pipeline; the parser takes
+	// -- for the command.
+	"time -- touch hit",
+	"time -p -- touch hit",
+	"time -- x=1 touch hit",
+	"time -- [[ -v 'a[$(touch hit)]' ]]",
+	"time -- >/dev/null touch hit",
+	// time after a pipe is a program for bash, a keyword for the parser.
+	"true | time -p touch hit",
+	"true |& time touch hit",
+	"true | time",
+	"true | true | time touch hit",
+	"true | time touch hit | true",
+	// History expansion rewrites later lines before bash parses them.
+	"set -o history -o histexpand\nls\n^ls^touch hit",
+	"set -Ho history\nls\n^ls^touch hit",
+	"shopt -so history histexpand\nls\n^ls^touch hit",
+	"shopt -s -o history -o histexpand\nls\n^ls^touch hit",
+	"set -o history; set -H\nls\n^ls^touch hit",
+	"builtin set -o history -H\nls\n^ls^touch hit",
+	"x=-H; set -o history $x\nls\n^ls^touch hit",
+	// A declaration builtin reads a value "(…)" as a compound array
+	// assignment and expands it again.
+	"declare -a a='($(touch hit))'",
+	"declare -A m='([k]=$(touch hit))'",
+	"a=(); declare a='($(touch hit))'",
+	"typeset -a a='(`touch hit`)'",
+	"f(){ local -a a='([0]=$(touch hit))'; }; f",
+	"export -a a='($(touch hit))'",
+	"readonly -a a='($(touch hit))'",
+	"declare -a 'a=($(touch hit))'",
+	"declare -a \"a=(\\$(touch hit))\"",
+	"builtin declare -a a='($(touch hit))'",
+	"command typeset -a a='($(touch hit))'",
+	"declare -a a='(x)' b='($(touch hit))'",
+	"x='($(touch hit))'; declare -a a=$x",
+	"x='($(touch hit))'; declare PIPESTATUS=\"$x\"",
+	"declare DIRSTACK='($(touch hit))'",
+	"x='($(touch hit))'; a=(); declare a=\"$x\"",
+	"declare -a $'\\x7a\\x7a'; x='($(touch hit))'; declare zz=\"$x\"",
+	"read -ra $'\\x7a\\x7a' <<< 1; x='($(touch hit))'; declare zz=\"$x\"",
+	"mapfile -t z\"\"z <<< 1; x='($(touch hit))'; declare zz=\"$x\"",
+	"x='($(touch hit))'; for i in 1 2; do declare a=\"$x\"; a=(1); done",
+	// Bash ends an unquoted here-document at the first line equal to its
+	// delimiter; the parser reads substitutions across that line.
+	"cat <<EOF\n$(echo \"\nEOF\ntouch hit\n\")\nEOF",
+	"cat <<EOF\n\"$(echo \"\nEOF\n\")\"\nEOF",
+	"cat <<EOF\n${x:-\nEOF\n}\ntouch hit\nEOF",
+	"cat <<EOF\n`echo \"\nEOF\ntouch hit\n\"`\nEOF",
+	"cat <<-EOF\n$(echo \"\n\t\tEOF\ntouch hit\n\")\nEOF",
+	"cat <<EOF\n$(cat <<X\nEOF\nX\n)\ntouch hit\nEOF",
 }
 
 // benign are commands researchers run; the analysis must list their

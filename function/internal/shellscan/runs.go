@@ -58,6 +58,56 @@ func leadByte(w *syntax.Word) byte {
 	return v[0]
 }
 
+// trailByte returns the last byte of w that bash will see when it does
+// not depend on an expansion, else 0.
+func trailByte(w *syntax.Word) byte {
+	if len(w.Parts) == 0 {
+		return 0
+	}
+	if numericParam(w) {
+		return '0'
+	}
+	var v string
+	switch p := w.Parts[len(w.Parts)-1].(type) {
+	case *syntax.Lit:
+		v = p.Value
+	case *syntax.SglQuoted:
+		if !p.Dollar {
+			v = p.Value
+		}
+	case *syntax.DblQuoted:
+		if len(p.Parts) > 0 {
+			if l, ok := p.Parts[len(p.Parts)-1].(*syntax.Lit); ok {
+				v = l.Value
+			}
+		}
+	}
+	if v == "" || strings.ContainsAny(v[len(v)-1:], `*?]}`) || len(v) > 1 && v[len(v)-2] == '\\' {
+		return 0 // escapes, globs and braces change it
+	}
+	return v[len(v)-1]
+}
+
+// compoundValue reports whether a value given to a declaration builtin
+// may be "(…)", which bash reads as a compound array assignment (for an
+// array, or with -a/-A) and expands a second time: declare -a
+// a='($(cmd))' runs cmd.
+func compoundValue(text string, static bool, w *syntax.Word) bool {
+	if static {
+		return strings.HasPrefix(text, "(") && strings.HasSuffix(text, ")")
+	}
+	if w == nil {
+		return true
+	}
+	if b := leadByte(w); b != 0 && b != '(' {
+		return false
+	}
+	if b := trailByte(w); b != 0 && b != ')' {
+		return false
+	}
+	return true
+}
+
 // numericParam reports whether w is one of the special parameters whose
 // value is always a number ($!, $$, $#, $?), quoted or not.
 func numericParam(w *syntax.Word) bool {
@@ -415,6 +465,16 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 			s.hidden() // the action runs as code
 		}
 		return nil, false
+	case "set":
+		if setHides(rest) {
+			s.hidden()
+		}
+		return nil, false
+	case "shopt":
+		if shoptHides(rest) {
+			s.hidden()
+		}
+		return nil, false
 	case "bind", "enable", "hash", "complete", "compgen":
 		// bind -x, enable -f, hash -p, complete/compgen -C and -F run or
 		// load code; their options are many, so any argument is hidden
@@ -604,6 +664,9 @@ func (s *scan) declOperand(a arg) {
 	ref, value, assigns := strings.Cut(a.text, "=")
 	if assigns {
 		ref = strings.TrimSuffix(ref, "+")
+		if compoundValue(value, true, nil) {
+			s.hidden()
+		}
 	}
 	if !validRef(ref) {
 		s.hidden()
@@ -630,6 +693,76 @@ func (s *scan) testArgs(args []arg) {
 			}
 		}
 	}
+}
+
+// readingOptions are the set -o options that change how bash reads the
+// words of later commands: keyword makes every NAME=value argument an
+// environment assignment (PATH=/tmp included, which bash then uses to
+// find the program), histexpand rewrites later lines (^a^b, !!:s/a/b/)
+// before they are parsed.
+var readingOptions = map[string]bool{"keyword": true, "histexpand": true}
+
+// setHides reports whether set may turn on a reading option (-k, -H, -o
+// keyword, -o histexpand), reading its arguments as bash does: option
+// words up to the first operand, "-" or "--"; each o takes the next word
+// as its name unless that word is empty or starts with - or +.
+func setHides(args []arg) bool {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !a.static {
+			return a.mayBeOption()
+		}
+		t := a.text
+		if !a.mayBeOption() || t == "--" {
+			return false
+		}
+		on := t[0] == '-'
+		for _, c := range t[1:] {
+			switch {
+			case on && (c == 'k' || c == 'H'):
+				return true
+			case c == 'o' && i+1 < len(args):
+				n := args[i+1]
+				if !n.static {
+					return true
+				}
+				if n.text == "" || n.text[0] == '-' || n.text[0] == '+' {
+					continue // set -o alone lists the options
+				}
+				i++
+				if on && readingOptions[n.text] {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// shoptHides reports whether shopt may turn on a reading option of set
+// (shopt -s -o keyword).
+func shoptHides(args []arg) bool {
+	var setOn, setO bool
+	n, ok := getopt(args, opts{flags: "psuoq"}, func(opt string, _ arg) {
+		switch opt {
+		case "-s":
+			setOn = true
+		case "-o":
+			setO = true
+		}
+	})
+	if !ok {
+		return true
+	}
+	if !setOn || !setO {
+		return false
+	}
+	for _, a := range args[n:] {
+		if !a.static || readingOptions[a.text] {
+			return true
+		}
+	}
+	return false
 }
 
 // hidesCode reports whether a builtin that can install or load code

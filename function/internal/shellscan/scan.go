@@ -118,6 +118,8 @@ type scan struct {
 	lines    []byte
 	lineEnds []int
 
+	compound []string // variables given a value "(…)" by declare, typeset or local
+
 	words []string // a block that argv and assignment lists are cut from
 	buf   []byte   // unquoted words being built, innermost last
 	args  []arg    // the arguments of the calls being walked
@@ -292,6 +294,14 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) 
 		default:
 			s.fail(c.OpPos, "unsupported operator %s", c.Op)
 		}
+		if c.Op == syntax.Pipe || c.Op == syntax.PipeAll {
+			// Bash knows time as a keyword only at the start of a
+			// pipeline: after | it runs the time program, which the
+			// parser does not see.
+			if t := pipeStart(c.Y); t != nil {
+				s.fail(t.Pos(), "time after %s: bash runs the time program here, not the keyword; time the whole pipeline or use { time …; }", c.Op)
+			}
+		}
 		s.stmt(c.X, redirs)
 		s.stmt(c.Y, redirs)
 	case *syntax.Subshell:
@@ -358,6 +368,11 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) 
 		s.test(c.X)
 	case *syntax.TimeClause:
 		s.set(fTime)
+		if w := timeDashes(c); w != nil {
+			// Bash skips one -- after time [-p] and reads a whole
+			// pipeline after it; the parser takes -- for the command.
+			s.fail(w.Pos(), "-- after time: bash reads what follows as a pipeline, not as arguments of a command named --")
+		}
 		if c.Stmt != nil {
 			s.stmt(c.Stmt, redirs)
 		}
@@ -374,6 +389,40 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) 
 	default:
 		s.fail(cmd.Pos(), "unsupported command %T", cmd)
 	}
+}
+
+// pipeStart returns the time clause that starts the pipeline st, if any.
+func pipeStart(st *syntax.Stmt) *syntax.TimeClause {
+	for st != nil && !st.Negated {
+		switch c := st.Cmd.(type) {
+		case *syntax.TimeClause:
+			return c
+		case *syntax.BinaryCmd:
+			if c.Op != syntax.Pipe && c.Op != syntax.PipeAll {
+				return nil
+			}
+			st = c.X
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// timeDashes returns the word -- that follows time (or time -p) when the
+// parser made it the command's first word.
+func timeDashes(c *syntax.TimeClause) *syntax.Word {
+	if c.Stmt == nil {
+		return nil
+	}
+	call, ok := c.Stmt.Cmd.(*syntax.CallExpr)
+	if !ok || len(call.Args) == 0 {
+		return nil
+	}
+	if w := call.Args[0]; w.Lit() == "--" {
+		return w
+	}
+	return nil
 }
 
 // record fills the slot idx with one simple command and adds its keys.
@@ -463,7 +512,7 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 	s.simple = append(s.simple, hpcgate.SimpleCommand{})
 	argv := append(s.list(1+len(d.Args)), d.Variant.Value)
 	assigns := s.list(len(d.Args))
-	options := true
+	options, arrayOpt := true, false
 	for _, a := range d.Args {
 		if a.Naked && a.Name == nil {
 			text, static := s.word(a.Value, ctxArg)
@@ -477,6 +526,7 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 				options = false
 			case options && w.mayBeOption() && static:
 				s.declOption(text)
+				arrayOpt = arrayOpt || text[0] == '-' && strings.ContainsAny(text[1:], "aA")
 			default:
 				// A quoted or expanded word: bash reads it as NAME[sub]=…
 				// at run time.
@@ -488,6 +538,22 @@ func (s *scan) decl(d *syntax.DeclClause, redirs []hpcgate.Redirect, own bool) {
 		}
 		options = false
 		text := s.assign(a)
+		if a.Value != nil && a.Array == nil {
+			// declare, typeset and local read "(…)" as a compound
+			// assignment when the variable is already an array, and any
+			// of them does with -a or -A.
+			static := a.Index == nil && isStatic(s, a.Value)
+			_, v, _ := strings.Cut(text, "=")
+			if compoundValue(v, static, a.Value) {
+				switch {
+				case arrayOpt:
+					s.hidden()
+				case d.Variant.Value != "export" && d.Variant.Value != "readonly":
+					// Whether it is an array is known at the end.
+					s.compound = append(s.compound, a.Name.Value)
+				}
+			}
+		}
 		argv = append(argv, text)
 		assigns = append(assigns, text)
 	}
@@ -577,6 +643,12 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 				// for the delimiter (EO\⏎F ends it); the parser does not.
 				s.fail(r.Hdoc.Pos(), "a backslash at the end of a line of a here-document with an unquoted delimiter: quote the delimiter (<<'EOF') or remove the backslash")
 			}
+			if !quotedDelim(r.Word) && delimInBody(s.source(r.Hdoc), text, r.Op == syntax.DashHdoc) {
+				// Bash ends the body at the first line equal to the
+				// delimiter; the parser reads a substitution ($(, `, ${,
+				// a quote in one) across it and ends the body later.
+				s.fail(r.Hdoc.Pos(), "a line of the here-document body equals its delimiter %q inside a substitution: bash ends the body there", text)
+			}
 			s.heredoc(r.Hdoc)
 		}
 		return hpcgate.Redirect{Op: op, Target: text}
@@ -649,6 +721,71 @@ func quotedDelim(w *syntax.Word) bool {
 				return true
 			}
 		default:
+			return true
+		}
+	}
+	return false
+}
+
+// finish reports what only the whole command tells: a declaration
+// builtin that gave a value "(…)" to a variable that may be an array.
+func (s *scan) finish() {
+	for _, name := range s.compound {
+		if s.mayBeArray(name) {
+			s.hidden()
+			return
+		}
+	}
+}
+
+// mayBeArray reports whether the variable name may be an array when a
+// declaration builtin assigns it: one of bash's arrays, or a name the
+// command assigns or mentions more than once, in any order (a loop or a
+// function runs the declaration after the array exists; arrays do not
+// come from the environment).
+func (s *scan) mayBeArray(name string) bool {
+	if strings.HasPrefix(name, "BASH_") || strings.HasPrefix(name, "COMP") || bashArrays[name] {
+		return true
+	}
+	n := 0
+	for _, v := range s.vars {
+		if v == name {
+			if n++; n > 1 {
+				return true
+			}
+		}
+	}
+	n = 0
+	for i := 0; ; {
+		j := strings.Index(s.src[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		i = j + len(name)
+		if (j == 0 || !isNameByte(s.src[j-1])) && (i == len(s.src) || !isNameByte(s.src[i])) {
+			if n++; n > 1 {
+				return true
+			}
+		}
+	}
+}
+
+// bashArrays are the arrays bash sets (beside BASH_* and COMP*).
+var bashArrays = map[string]bool{
+	"DIRSTACK": true, "FUNCNAME": true, "GROUPS": true, "PIPESTATUS": true, "MAPFILE": true, "COPROC": true,
+}
+
+// delimInBody reports whether a line of body, before the line that
+// closes it (which the parser includes), is the delimiter (after its
+// leading tabs with <<-).
+func delimInBody(body, delim string, dash bool) bool {
+	lines := strings.Split(body, "\n")
+	for i, line := range lines {
+		if dash {
+			line = strings.TrimLeft(line, "\t")
+		}
+		if line == delim && i < len(lines)-1 {
 			return true
 		}
 	}

@@ -139,6 +139,7 @@ func (an *analyser) canonicalize(command string, f *syntax.File) (string, *synta
 func (an *analyser) walk(f *syntax.File, src string) scan {
 	s := newScan(src, an.buf)
 	s.stmts(f.Stmts, f.Last, nil)
+	s.finish()
 	an.buf = s.buf
 	return s
 }

@@ -22,7 +22,7 @@ b`, `\\\\`, `a\ b`, `'\n'`, `$"loc"`, `"$'x'"`, `'"'`, `"'"`, `é\é`, `x'y'"z"$
 func TestUnquoteMatchesBash(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("bash not found")
+		skipOrFail(t, "bash not found")
 	}
 	for _, w := range unquoteCases {
 		a, err := Analyze("printf %s\\\\0 " + w)

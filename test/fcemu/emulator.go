@@ -392,6 +392,16 @@ func (e *Emulator) next(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "emulator closed", http.StatusServiceUnavailable)
 		return
 	}
+	if r.Context().Err() != nil {
+		// The process that asked has gone (killed while it waited): hand
+		// the call to the next one that asks, as FC would never route it
+		// to a dead instance.
+		select {
+		case e.ready <- c:
+		case <-e.closed:
+		}
+		return
+	}
 	now := time.Now()
 	e.mu.Lock()
 	c.taken = true

@@ -350,7 +350,10 @@ func TestInitializer(t *testing.T) {
 	}
 	p.Close()
 
-	if _, err := e.Start(t.Context(), helloBinary(t), []string{"HELLO_INIT_FAIL=1"}); err == nil || !strings.Contains(err.Error(), "initializer failed as asked") {
+	// A new instance behind its own runtime API, as in FC: the closed
+	// process's last GET next may still be parked on e's.
+	e2 := newEmulator(t, fcemu.Config{Initializer: 10 * time.Second})
+	if _, err := e2.Start(t.Context(), helloBinary(t), []string{"HELLO_INIT_FAIL=1"}); err == nil || !strings.Contains(err.Error(), "initializer failed as asked") {
 		t.Errorf("Start with a failing initializer: %v, want its error", err)
 	}
 	if d, err := fcemu.ColdStart(t.Context(), fcemu.Config{Initializer: 10 * time.Second}, helloBinary(t), nil, []byte(`{}`)); err != nil || d <= 0 {

@@ -388,6 +388,12 @@ var attacks = []string{
 	"time -- x=1 touch hit",
 	"time -- [[ -v 'a[$(touch hit)]' ]]",
 	"time -- >/dev/null touch hit",
+	// >&- and <&- close a descriptor; bash reads what follows the - as a
+	// new word, the parser as part of the target (found by FuzzOracle).
+	"<&-000",
+	"<&-touch hit",
+	"echo x 2>&-touch hit",
+	"squeue >&-$(touch hit)",
 	// time after a pipe is a program for bash, a keyword for the parser.
 	"true | time -p touch hit",
 	"true |& time touch hit",

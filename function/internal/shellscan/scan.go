@@ -667,6 +667,12 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 		s.input(text)
 		s.output(text)
 	case syntax.DplOut, syntax.DplIn:
+		if closesThenWord(r.Word) {
+			// Bash reads >&- as "close the descriptor" and what follows
+			// the - as a word of its own (<&-000 runs 000); the parser
+			// reads one target word "-000".
+			s.fail(r.Word.Pos(), "%s%s: bash closes the descriptor at - and reads the rest as a new word; put a space after - or quote the target", r.Op, text)
+		}
 		switch {
 		case static && isDescriptor(text):
 			s.set(fFdRedir)
@@ -687,6 +693,16 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 		s.fail(r.OpPos, "unsupported redirection %s", r.Op)
 	}
 	return hpcgate.Redirect{Op: op, Target: text}
+}
+
+// closesThenWord reports whether a duplication target starts with an
+// unquoted - followed by more of the same word.
+func closesThenWord(w *syntax.Word) bool {
+	if w == nil || len(w.Parts) == 0 {
+		return false
+	}
+	lit, ok := w.Parts[0].(*syntax.Lit)
+	return ok && strings.HasPrefix(lit.Value, "-") && (len(lit.Value) > 1 || len(w.Parts) > 1)
 }
 
 func (s *scan) output(target string) {

@@ -319,6 +319,8 @@ var rejections = map[string]struct{ cmd, msg string }{
 	"heredoc delim in subst": {"cat <<EOF\n$(echo \"\nEOF\ntouch /tmp/x\n\")\nEOF", "2:1: a line of the here-document body equals its delimiter"},
 	"time --":                {"time -p -- touch /tmp/x", "1:9: -- after time"},
 	"time after pipe":        {"true | time -p touch /tmp/x", "1:8: time after |"},
+	"close then word":        {"<&-000", "bash closes the descriptor at -"},
+	"close then argument":    {"squeue 2>&--all", "bash closes the descriptor at -"},
 	"time after pipe all":    {"true | true |& time touch /tmp/x", "time after |&"},
 	"expansion in extglob":   {"echo @($(rm -rf /))", "expansion inside an extended glob pattern"},
 	"backquote in extglob":   {"echo +(a|`rm`)", "expansion inside an extended glob pattern"},

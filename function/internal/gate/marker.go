@@ -11,6 +11,7 @@ import (
 
 	"github.com/hpcgate/hpcgate/function/internal/ehpc"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/pause"
 )
 
 // An invocation whose answer is lost (the connection broke after E-HPC
@@ -140,7 +141,7 @@ func (g *Gate) recoverInvocation(ctx context.Context, req hpcgate.Request, marke
 			}
 			return ehpc.Invocation{CommandID: s.Command.CommandID, InstanceIDs: ids}, nil
 		}
-		if try >= findTries || !ehpc.Pause(fctx, findPause) {
+		if try >= findTries || !pause.Within(fctx, findPause) {
 			break
 		}
 	}

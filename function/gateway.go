@@ -95,7 +95,19 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 		return nil, err
 	}
 
-	claims, err := newClaims(cfg, opt, log)
+	// The claim store and object verification share one OSS client: the
+	// function's region, signed like the E-HPC calls. The policy bundle
+	// has its own (newOSS): its bucket may be in HPCGATE_OSS_REGION, and
+	// local mode signs E-HPC calls with the simulator's key, which OSS
+	// would refuse.
+	var regionOSS *oss.Client
+	if cfg.ClaimBucket != "" || (cfg.VerifyObjects && opt.objects == nil) {
+		regionOSS, err = oss.New(oss.Config{Region: cfg.Region, Endpoint: cfg.OSSEndpoint, Credentials: opt.credentials, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("oss client for the claim store and object verification: %w", err)
+		}
+	}
+	claims, err := newClaims(cfg, opt, regionOSS, log)
 	if err != nil {
 		return nil, err
 	}
@@ -147,11 +159,7 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 		log.Warn("no JWKS configured: every HTTP request will be refused as unauthenticated")
 	}
 	if cfg.VerifyObjects && opt.objects == nil {
-		c, err := oss.New(oss.Config{Region: cfg.Region, Endpoint: cfg.OSSEndpoint, Credentials: opt.credentials, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("HPCGATE_VERIFY_OBJECTS: oss client: %w", err)
-		}
-		opt.objects = objectHeads{c}
+		opt.objects = objectHeads{regionOSS}
 	}
 	in, err := ingress.New(ingress.Config{
 		Accept: cfg.Events, Account: cfg.AccountID, InvokePrincipal: cfg.InvokePrincipal, HTTPSOnly: cfg.HTTPSOnly,
@@ -275,17 +283,13 @@ func (g *gateway) refreshing(h http.Handler) http.Handler {
 }
 
 // newClaims returns the ledger of event claims: in OSS when a bucket is
-// configured (production), in a directory, or in this process's memory
-// (local mode's default).
-func newClaims(cfg config.Config, opt options, log *slog.Logger) (*claim.Ledger, error) {
+// configured (production, with objects, the function's OSS client), in a
+// directory, or in this process's memory (local mode's default).
+func newClaims(cfg config.Config, opt options, objects *oss.Client, log *slog.Logger) (*claim.Ledger, error) {
 	var store claim.Store
 	switch {
 	case cfg.ClaimBucket != "":
-		c, err := oss.New(oss.Config{Region: cfg.Region, Endpoint: cfg.OSSEndpoint, Credentials: opt.credentials, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("claim store: %w", err)
-		}
-		store = claim.NewOSS(c, cfg.ClaimBucket)
+		store = claim.NewOSS(objects, cfg.ClaimBucket)
 	case cfg.ClaimDir != "":
 		d, err := claim.NewDir(cfg.ClaimDir)
 		if err != nil {

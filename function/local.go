@@ -27,8 +27,8 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/authn"
 	"github.com/hpcgate/hpcgate/function/internal/config"
-	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/function/internal/devidp"
+	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/function/internal/page"
 	"github.com/hpcgate/hpcgate/test/ehpcsim/simulator"
 )

@@ -11,8 +11,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/hpcgate/hpcgate/function/internal/oss"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/oss"
 )
 
 // fetched is the outcome of one conditional fetch.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/pause"
 )
 
 // Defaults of Config.
@@ -228,7 +229,7 @@ func (l *Ledger) resolve(ctx context.Context, a Attempt, gen int) (orig *Origina
 		default: // released: nothing was sent
 			return nil, true, nil
 		}
-		if l.cfg.Now().After(c.LeaseUntil) || !pause(wctx, l.cfg.Poll) {
+		if l.cfg.Now().After(c.LeaseUntil) || !pause.Within(wctx, l.cfg.Poll) {
 			break
 		}
 	}
@@ -282,19 +283,4 @@ func inProgress(c Claim, key, more string) error {
 	return &hpcgate.Error{Code: hpcgate.CodeEventInProgress, Source: hpcgate.SourceGate, Status: http.StatusConflict, Retryable: true,
 		Message: fmt.Sprintf("another delivery of this event holds claim %s (claimed %s, lease until %s) and its outcome is not known yet%s; nothing was sent; deliver the event again",
 			key, c.Claimed.Format(time.RFC3339), c.LeaseUntil.Format(time.RFC3339), more)}
-}
-
-// pause waits d unless ctx ends (or would end) first.
-func pause(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

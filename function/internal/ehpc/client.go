@@ -26,6 +26,7 @@ import (
 
 	"github.com/hpcgate/hpcgate/function/internal/creds"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/pause"
 )
 
 // APIVersion is the E-HPC API version the client speaks.
@@ -445,7 +446,7 @@ func (p retryPolicy) sleep(ctx context.Context, n int) bool {
 	if p.attempts > 0 && n+1 >= p.attempts {
 		return false
 	}
-	return Pause(ctx, p.delay(n))
+	return pause.Within(ctx, p.delay(n))
 }
 
 // pauseUpTo waits the n-th backoff delay, or left when that is shorter,
@@ -453,29 +454,5 @@ func (p retryPolicy) sleep(ctx context.Context, n int) bool {
 // early because the delay would reach past a deadline: a wait of N
 // seconds lasts N seconds.
 func (p retryPolicy) pauseUpTo(ctx context.Context, n int, left time.Duration) bool {
-	t := time.NewTimer(min(p.delay(n), left))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// Pause waits d and reports true, unless ctx ends first or would end
-// within d: then it reports false (at once when the deadline is nearer
-// than d, since whatever follows the pause would have no time left).
-func Pause(ctx context.Context, d time.Duration) bool {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
-		return false
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return pause.For(ctx, min(p.delay(n), left))
 }

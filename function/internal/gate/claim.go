@@ -3,8 +3,6 @@ package gate
 import (
 	"context"
 	"encoding/json"
-	"slices"
-	"time"
 
 	"github.com/hpcgate/hpcgate/function/internal/audit"
 	"github.com/hpcgate/hpcgate/function/internal/claim"
@@ -59,10 +57,7 @@ func (g *Gate) claimEvent(ctx context.Context, c Call, req hpcgate.Request, mark
 // lookupMarked finds the CommandId of the command carrying marker, within
 // what the deadline leaves.
 func (g *Gate) lookupMarked(ctx context.Context, clusterID, marker string) (string, error) {
-	budget := findTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		budget = min(budget, time.Until(dl)-g.opt.DeadlineSlack)
-	}
+	budget := g.findBudget(ctx)
 	if budget <= 0 {
 		return "", context.DeadlineExceeded
 	}
@@ -93,11 +88,7 @@ func settle(ctx context.Context, t *claim.Ticket, inv ehpc.Invocation, sent bool
 // duplicateOf is the invocation a duplicate answers with: the original's
 // CommandId; E-HPC's RequestId was in the original's answer.
 func duplicateOf(req hpcgate.Request, o *claim.Original) ehpc.Invocation {
-	ids := slices.Clone(req.InstanceIDs)
-	if ids == nil {
-		ids = []string{}
-	}
-	return ehpc.Invocation{CommandID: o.CommandID, InstanceIDs: ids}
+	return invocationOf(req, o.CommandID)
 }
 
 // Redeliver reports whether an event whose result is r should be

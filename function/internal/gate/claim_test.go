@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -73,9 +74,13 @@ func TestEventRunsOnce(t *testing.T) {
 	}
 	logs.Reset()
 	for i := range 3 {
-		dup := g.Run(ctx, eventCall(`["oss","raw-data","incoming/a.csv","E1","sequencer","01"]`))
+		id := fmt.Sprintf("req-dup-%d", i)
+		dup := g.Run(audit.WithRequestID(ctx, id), eventCall(`["oss","raw-data","incoming/a.csv","E1","sequencer","01"]`))
 		if dup.Status != hpcgate.StatusAccepted || dup.CommandID != "c-abc123" || dup.Duplicate == nil || dup.Duplicate.CommandID != "c-abc123" || dup.Error != nil {
 			t.Fatalf("delivery %d: %+v; want a duplicate of c-abc123", i+2, dup)
+		}
+		if dup.RequestID != id {
+			t.Errorf("delivery %d: requestId %q, want this delivery's %q", i+2, dup.RequestID, id)
 		}
 		if Redeliver(dup) {
 			t.Error("a duplicate must not ask to be delivered again")
@@ -85,8 +90,8 @@ func TestEventRunsOnce(t *testing.T) {
 		t.Fatalf("E-HPC invoked %d times, want 1", len(cmd.invoked))
 	}
 	rec := audits(t, &logs)[0]
-	if d, _ := rec["duplicate"].(map[string]any); d["commandId"] != "c-abc123" || rec["event"] == nil {
-		t.Errorf("duplicate's audit record: %v; want duplicate.commandId and event", rec)
+	if d, _ := rec["duplicate"].(map[string]any); d["commandId"] != "c-abc123" || rec["event"] == nil || rec["requestId"] != "req-dup-0" {
+		t.Errorf("duplicate's audit record: %v; want duplicate.commandId, event and requestId", rec)
 	}
 
 	// A new version of the object, another principal: new events.

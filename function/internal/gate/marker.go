@@ -11,6 +11,7 @@ import (
 
 	"github.com/hpcgate/hpcgate/function/internal/ehpc"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
+	"github.com/hpcgate/hpcgate/function/internal/pause"
 )
 
 // An invocation whose answer is lost (the connection broke after E-HPC
@@ -101,6 +102,27 @@ func lostAnswer(err error) bool {
 	return e.Code == hpcgate.CodeOutcomeUnknown || e.Code == hpcgate.CodeUpstreamTimeout
 }
 
+// findBudget is how long a look-up in ListCommands may take: findTimeout,
+// or what the deadline leaves after the slack needed to answer.
+func (g *Gate) findBudget(ctx context.Context) time.Duration {
+	budget := findTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		budget = min(budget, time.Until(dl)-g.opt.DeadlineSlack)
+	}
+	return budget
+}
+
+// invocationOf is the invocation of commandID for req as E-HPC keeps it,
+// without the RequestId of an answer the gate did not get: the nodes are
+// those the request named ([] for all).
+func invocationOf(req hpcgate.Request, commandID string) ehpc.Invocation {
+	ids := slices.Clone(req.InstanceIDs)
+	if ids == nil {
+		ids = []string{}
+	}
+	return ehpc.Invocation{CommandID: commandID, InstanceIDs: ids}
+}
+
 // recoverInvocation looks up, by its marker, the command an invocation
 // whose answer was lost started. It only reads: the command is never sent
 // again. Found, it returns the invocation as E-HPC keeps it (no RequestId:
@@ -114,10 +136,7 @@ func (g *Gate) recoverInvocation(ctx context.Context, req hpcgate.Request, marke
 		return ehpc.Invocation{}, &e
 	}
 	log := g.opt.Logger.With("clusterId", req.ClusterID, "marker", marker, "invokeError", e.Code)
-	budget := findTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		budget = min(budget, time.Until(dl)-g.opt.DeadlineSlack)
-	}
+	budget := g.findBudget(ctx)
 	if budget <= 0 {
 		e.Message += fmt.Sprintf("; no time was left to look for the command carrying the marker %q in ListCommands", marker)
 		log.WarnContext(ctx, "invocation outcome unknown; no time to look it up")
@@ -134,13 +153,9 @@ func (g *Gate) recoverInvocation(ctx context.Context, req hpcgate.Request, marke
 		s, err = g.cmd.FindMarked(fctx, req.ClusterID, marker)
 		if err == nil && s.Found() {
 			log.WarnContext(ctx, "invocation answer lost; CommandId recovered from ListCommands", "commandId", s.Command.CommandID, "try", try)
-			ids := slices.Clone(req.InstanceIDs)
-			if ids == nil {
-				ids = []string{}
-			}
-			return ehpc.Invocation{CommandID: s.Command.CommandID, InstanceIDs: ids}, nil
+			return invocationOf(req, s.Command.CommandID), nil
 		}
-		if try >= findTries || !ehpc.Pause(fctx, findPause) {
+		if try >= findTries || !pause.Within(fctx, findPause) {
 			break
 		}
 	}

@@ -2,15 +2,18 @@ package gate
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hpcgate/hpcgate/function/internal/ehpc"
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 	"github.com/hpcgate/hpcgate/function/internal/owner"
+	"github.com/hpcgate/hpcgate/function/internal/policy"
 	"github.com/hpcgate/hpcgate/function/internal/shellscan"
 )
 
@@ -224,5 +227,33 @@ func TestSealedMarkIsInert(t *testing.T) {
 			}
 			checkInert(t, an, sent)
 		}
+	}
+}
+
+// TestStatusDecidesOnTheOwnerBeforeReading: a read that the verified
+// owner makes the policy refuse neither long-polls nor reads the output.
+func TestStatusDecidesOnTheOwnerBeforeReading(t *testing.T) {
+	auth := &fakeAuth{decide: allow}
+	g, cmd, _ := ownedGate(t, auth)
+	run := g.Run(t.Context(), Call{Principal: olga, Trigger: "http", Request: hpcgate.Request{ClusterID: "ehpc-hz-abc", Command: "uname -a"}, Wait: dur(0)})
+	if run.Status != hpcgate.StatusAccepted {
+		t.Fatalf("run: %+v", run)
+	}
+	reads := 0
+	cmd.wait = func(context.Context) (ehpc.Outcome, error) { reads++; return finished(t.Context()) }
+	auth.decide = func(q policy.Query) (hpcgate.Decision, error) {
+		if q.Action == hpcgate.ActionListResults && q.CommandOwner != q.Principal.Owner() {
+			return deny(q)
+		}
+		return allow(q)
+	}
+	for name, wait := range map[string]*time.Duration{"no wait": nil, "wait 30s": dur(30 * time.Second), "wait as long as allowed": dur(WaitAsLongAsAllowed)} {
+		res := g.Status(t.Context(), Call{Principal: alice, Trigger: "http", Request: hpcgate.Request{ClusterID: "ehpc-hz-abc"}, Wait: wait}, run.CommandID)
+		if res.Status != hpcgate.StatusDenied || reads != 0 || cmd.waited != 0 {
+			t.Errorf("%s: alice reads olga's command: %+v after %d reads and %d waits; want denied, nothing read", name, res, reads, cmd.waited)
+		}
+	}
+	if res := g.Status(t.Context(), Call{Principal: olga, Trigger: "http", Request: hpcgate.Request{ClusterID: "ehpc-hz-abc"}, Wait: dur(time.Second)}, run.CommandID); res.Status != hpcgate.StatusSucceeded || cmd.waited != 1 {
+		t.Errorf("olga reads her own: %+v after %d waits; want one wait", res, cmd.waited)
 	}
 }

@@ -366,6 +366,20 @@ var wrappers = map[string]wrapper{
 	"sudo": {opts: opts{withArg: "CDghpRrTtUu", flags: "AbEHKkLlnPSVvBN"}, hide: "-e-i-s", assigns: true},
 }
 
+// innerLine records a command found in another's arguments (the program
+// a wrapper runs, find's -exec command), whose first word is static: its
+// program and its command line, as record does for a simple command.
+func (s *scan) innerLine(cmd []arg) {
+	s.programs = append(s.programs, cmd[0].text)
+	for i, a := range cmd {
+		if i > 0 {
+			s.lines = append(s.lines, ' ')
+		}
+		s.lines = append(s.lines, a.text...)
+	}
+	s.lineEnds = append(s.lineEnds, len(s.lines))
+}
+
 // runs analyses what the simple command args runs beyond its program
 // (reported by record): the program a wrapper runs, hidden code of the
 // builtins that evaluate names, subscripts or strings. It follows nested
@@ -388,14 +402,7 @@ func (s *scan) runs(args []arg) {
 			return
 		}
 		// The wrapped program is a program and a command line too.
-		s.programs = append(s.programs, inner[0].text)
-		for i, a := range inner {
-			if i > 0 {
-				s.lines = append(s.lines, ' ')
-			}
-			s.lines = append(s.lines, a.text...)
-		}
-		s.lineEnds = append(s.lineEnds, len(s.lines))
+		s.innerLine(inner)
 		args = inner
 	}
 	s.hidden() // wrappers nested beyond reason
@@ -813,14 +820,7 @@ func (s *scan) find(args []arg) bool {
 				return false
 			}
 			s.runs(cmd)
-			s.programs = append(s.programs, cmd[0].text)
-			for j, c := range cmd {
-				if j > 0 {
-					s.lines = append(s.lines, ' ')
-				}
-				s.lines = append(s.lines, c.text...)
-			}
-			s.lineEnds = append(s.lineEnds, len(s.lines))
+			s.innerLine(cmd)
 			i = end
 		}
 	}

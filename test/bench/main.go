@@ -342,7 +342,7 @@ type trace struct {
 // gateway's "policy ready" record), and the first decision (the audit
 // record's durationMs of the dry run).
 func breakdown(ctx context.Context, n int, gateway string, payload []byte) ([]row, error) {
-	env := []string{"HPCGATE_LOG_LEVEL=debug", "HPCGATE_ACCOUNT_ID=123456", "GODEBUG=inittrace=1"}
+	env := []string{"HPCGATE_LOG_LEVEL=debug", "HPCGATE_ACCOUNT_ID=123456", "GODEBUG=inittrace=1", "HPCGATE_EVENTS=invoke", "HPCGATE_OWNER_KEY=" + benchOwnerKey}
 	var ts []trace
 	for range n {
 		t, err := traceOnce(ctx, gateway, env, payload)

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"regexp"
 	"strings"
+
+	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 )
 
 // The marker line is the last line of every command the gateway sends
@@ -26,11 +28,12 @@ const MarkerPrefix = "hpcgate:"
 const markerLinePrefix = "# " + MarkerPrefix
 
 // The characters of a marker and of a seal: plain ASCII that neither the
-// shell nor E-HPC can read as anything but comment text.
+// shell nor E-HPC can read as anything but comment text. (Length bounds
+// as hpcgate.Pattern: a counted repetition such as {1,1000} compiles into
+// a thousand copies of its class at start-up.)
 var (
-	markerRE     = regexp.MustCompile(`^` + regexp.QuoteMeta(MarkerPrefix) + `[A-Za-z0-9_-]{1,100}$`)
-	sealRE       = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,1000}$`)
-	markerLineRE = regexp.MustCompile(`^# (` + regexp.QuoteMeta(MarkerPrefix) + `[A-Za-z0-9_-]{1,100})(?: ([A-Za-z0-9_.-]{1,1000}))?$`)
+	markerRE = hpcgate.MustPattern(`^`+regexp.QuoteMeta(MarkerPrefix)+`[A-Za-z0-9_-]+$`, len(MarkerPrefix)+100)
+	sealRE   = hpcgate.MustPattern(`^[A-Za-z0-9_.-]+$`, 1000)
 )
 
 // NewMarker returns a fresh invocation marker: MarkerPrefix followed by 26
@@ -73,11 +76,15 @@ func ParseMarked(content string) (Marked, bool) {
 	if i < 0 {
 		return Marked{}, false
 	}
-	m := markerLineRE.FindStringSubmatch(text[i+1:])
-	if m == nil {
+	line, ok := strings.CutPrefix(text[i+1:], "# ")
+	if !ok {
 		return Marked{}, false
 	}
-	return Marked{Command: text[:i], Marker: m[1], Seal: m[2]}, true
+	marker, seal, sealed := strings.Cut(line, " ")
+	if !markerRE.MatchString(marker) || (sealed && !sealRE.MatchString(seal)) {
+		return Marked{}, false
+	}
+	return Marked{Command: text[:i], Marker: marker, Seal: seal}, true
 }
 
 // ValidMarker reports whether marker has the shape of an invocation marker.

@@ -388,6 +388,11 @@ var attacks = []string{
 	"time -- x=1 touch hit",
 	"time -- [[ -v 'a[$(touch hit)]' ]]",
 	"time -- >/dev/null touch hit",
+	// Brace forms bash expands and the parser's splitting does not
+	// (found by FuzzOracle): a{},} is "a}" "a".
+	"a{},}",
+	"touc{},h} hit",
+	"x{},touch} hit",
 	// >&- and <&- close a descriptor; bash reads what follows the - as a
 	// new word, the parser as part of the target (found by FuzzOracle).
 	"<&-000",

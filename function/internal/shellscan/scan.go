@@ -911,7 +911,9 @@ func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
 	}
 	if ctx&ctxExpand != 0 && braces {
 		cp := *w
-		if syntax.SplitBraces(&cp) && slices.ContainsFunc(cp.Parts, isBraceExp) {
+		// The parser's brace splitting misses forms bash expands
+		// (a{},} is "a}" "a" to bash), so any {…,…} or {…..…} counts.
+		if (syntax.SplitBraces(&cp) && slices.ContainsFunc(cp.Parts, isBraceExp)) || mayExpandBraces(s.source(w)) {
 			s.set(fBrace)
 			static = false
 		}
@@ -951,6 +953,18 @@ func unquoted(w *syntax.Word, b []byte) string {
 
 // litSpecial marks the bytes of a literal that word looks at.
 var litSpecial = [256]bool{'\\': true, '*': true, '?': true, '[': true, ']': true, '{': true, '~': true}
+
+// mayExpandBraces reports whether src has a { with a , or .. after it and
+// a } after that: what bash may take for a brace expansion.
+func mayExpandBraces(src string) bool {
+	i := strings.IndexByte(src, '{')
+	j := strings.LastIndexByte(src, '}')
+	if i < 0 || j < i {
+		return false
+	}
+	in := src[i+1 : j]
+	return strings.Contains(in, ",") || strings.Contains(in, "..")
+}
 
 func isBraceExp(p syntax.WordPart) bool {
 	_, ok := p.(*syntax.BraceExp)

@@ -388,6 +388,11 @@ var attacks = []string{
 	"time -- x=1 touch hit",
 	"time -- [[ -v 'a[$(touch hit)]' ]]",
 	"time -- >/dev/null touch hit",
+	// \u and \U escapes that are no character: bash writes locale- and
+	// libc-dependent bytes (found by FuzzOracle).
+	"$'9\\U4001F600\\x{41}\\z'",
+	"$'touch\\U0010FFFF' hit",
+	"$'\\uD800touch' hit",
 	// Brace forms bash expands and the parser's splitting does not
 	// (found by FuzzOracle): a{},} is "a}" "a".
 	"a{},}",

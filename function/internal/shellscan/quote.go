@@ -4,8 +4,13 @@ import "unicode/utf8"
 
 // ansiC decodes the body of a $'…' string the way bash's ansicstr does when
 // the parser expands it. Bash strings are C strings, so the result ends at
-// the first NUL byte: $'rm\0junk' runs rm.
-func ansiC(dst []byte, s string) []byte {
+// the first NUL byte: $'rm\0junk' runs rm. exact is false when the body has
+// a \u or \U escape that is no Unicode character (a surrogate, or above
+// U+10FFFF): bash then writes bytes that depend on its locale and C
+// library ($'\U4001F600' is a six-byte sequence under C.UTF-8), so the text
+// cannot be known.
+func ansiC(dst []byte, s string) (out []byte, exact bool) {
+	exact = true
 	start := len(dst)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -77,6 +82,9 @@ func ansiC(dst []byte, s string) []byte {
 				i++
 				v = v*16 + rune(hexVal(s[i]))
 			}
+			if n > 0 && !utf8.ValidRune(v) {
+				exact = false
+			}
 			switch {
 			case n == 0:
 				dst = append(dst, '\\', c)
@@ -108,10 +116,10 @@ func ansiC(dst []byte, s string) []byte {
 	}
 	for j := start; j < len(dst); j++ {
 		if dst[j] == 0 {
-			return dst[:j]
+			return dst[:j], exact
 		}
 	}
-	return dst
+	return dst, exact
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }

@@ -877,7 +877,10 @@ func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
 			s.buf = append(s.buf, v[from:]...)
 		case *syntax.SglQuoted:
 			if p.Dollar {
-				s.buf = ansiC(s.buf, p.Value)
+				var exact bool
+				if s.buf, exact = ansiC(s.buf, p.Value); !exact {
+					static = false
+				}
 			} else {
 				s.buf = append(s.buf, p.Value...)
 			}

@@ -393,6 +393,11 @@ var attacks = []string{
 	"$'9\\U4001F600\\x{41}\\z'",
 	"$'touch\\U0010FFFF' hit",
 	"$'\\uD800touch' hit",
+	// Digits before a redirection that do not fit an int are a command
+	// word to bash, a descriptor to the parser (found by FuzzOracle).
+	"2147483648>x touch hit",
+	"00000000000000000030000000000000000000000000000000000000>0",
+	"99999999999<x",
 	// Brace forms bash expands and the parser's splitting does not
 	// (found by FuzzOracle): a{},} is "a}" "a".
 	"a{},}",

@@ -3,6 +3,7 @@ package shellscan
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -629,6 +630,11 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 			// {var}>file stores a new descriptor number in var.
 			s.set(fFdRedir)
 			s.addVar(strings.Trim(r.N.Value, "{}"))
+		} else if n, err := strconv.ParseInt(r.N.Value, 10, 32); err != nil || n < 0 {
+			// Bash takes digits before a redirection for a descriptor
+			// only when they fit an int; 2147483648>x runs the program
+			// 2147483648, where the parser sees a descriptor.
+			s.fail(r.N.Pos(), "descriptor %s before %s: bash reads a number this large as a command word", r.N.Value, r.Op)
 		}
 	}
 	switch r.Op {

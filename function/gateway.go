@@ -50,10 +50,6 @@ type options struct {
 	objects ingress.ObjectHeader
 	// fc: serving Function Compute, where instances share no memory.
 	fc bool
-	// ossCredentials sign policy-bundle reads that carry no FC
-	// credentials; nil means the SDK's default chain (in FC, the role's
-	// STS credentials FC puts in ALIBABA_CLOUD_* at start).
-	ossCredentials credentials.CredentialsProvider
 	// anyOwnerKey makes a random owner key when HPCGATE_OWNER_KEY is
 	// unset (local mode); otherwise an unset key stops the start.
 	anyOwnerKey bool
@@ -70,7 +66,7 @@ func newGateway(ctx context.Context, cfg config.Config, log *slog.Logger, opt op
 	if cfg.BundleURL != "" {
 		bc := bundle.Config{Source: cfg.BundleURL, PublicKey: cfg.BundlePublicKey, Interval: cfg.BundleInterval, Logger: log}
 		if strings.HasPrefix(strings.ToLower(cfg.BundleURL), "oss://") {
-			objects, err := newOSS(cfg, opt, log)
+			objects, err := newOSS(cfg, log)
 			if err != nil {
 				return nil, err
 			}
@@ -215,11 +211,12 @@ func (g *gateway) loadPolicy(ctx context.Context) error {
 	return nil
 }
 
-// newOSS is the function's OSS client: the region's internal endpoint
+// newOSS is the policy bundle's OSS client: the region's internal endpoint
 // unless HPCGATE_OSS_ENDPOINT says otherwise, signed with the
-// invocation's STS credentials.
-func newOSS(cfg config.Config, opt options, log *slog.Logger) (*oss.Client, error) {
-	c, err := oss.New(oss.Config{Region: cfg.OSSRegion, Endpoint: cfg.OSSEndpoint, Credentials: opt.ossCredentials, Logger: log})
+// invocation's STS credentials, else the SDK's default chain (in FC, the
+// role's STS credentials FC puts in ALIBABA_CLOUD_* at start).
+func newOSS(cfg config.Config, log *slog.Logger) (*oss.Client, error) {
+	c, err := oss.New(oss.Config{Region: cfg.OSSRegion, Endpoint: cfg.OSSEndpoint, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("oss client: %w", err)
 	}

@@ -16,14 +16,17 @@ import (
 	"github.com/hpcgate/hpcgate/function/internal/hpcgate"
 )
 
-// The oracle runs a canonical form under real bash and reports the
-// programs bash started. PATH holds only stub programs that log their
-// name, one for every word of the command, and a command_not_found_handle
-// (loaded through BASH_ENV) logs any other name bash tries to run. Bash
-// runs in a throwaway directory, as nobody when the test runs as root,
-// without network, with few processes and a short deadline.
+// The oracle runs a canonical form under real bash, traced by strace, and
+// reports the programs bash started or tried to start: every path bash
+// gave execve (oracle_trace_test.go), and every name it looked up on PATH
+// and did not find, which a command_not_found_handle (loaded through
+// BASH_ENV) logs. PATH holds only stub programs that do nothing, one for
+// every word of the command. Bash runs in a throwaway directory, as nobody
+// when the test runs as root, without network, with few processes and a
+// short deadline.
 type oracle struct {
 	bash    string
+	strace  string
 	prlimit string
 	root    string
 	asUser  bool
@@ -35,13 +38,17 @@ func newOracle(t testing.TB) *oracle {
 	if err != nil {
 		skipOrFail(t, "bash not found: the oracle needs real bash")
 	}
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		skipOrFail(t, "strace not found: the oracle needs it to see what bash starts")
+	}
 	// Not t.TempDir: nobody must reach the directory.
 	root, err := os.MkdirTemp("", "shellscan-oracle")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
-	o := &oracle{bash: bash, root: root, asUser: os.Getuid() == 0}
+	o := &oracle{bash: bash, strace: strace, root: root, asUser: os.Getuid() == 0}
 	o.prlimit, _ = exec.LookPath("prlimit")
 	if err := os.Chmod(o.root, 0o755); err != nil {
 		t.Fatal(err)
@@ -57,16 +64,36 @@ var stubWords = regexp.MustCompile(`[A-Za-z0-9_.+:@%,-]+`)
 // loop in the command itself takes long.
 const oracleDeadline = 3 * time.Second
 
-// run runs command under bash and returns the names of the programs bash
-// started or tried to start.
-func (o *oracle) run(t testing.TB, command string) []string {
+// ran is what one run of bash started: the paths it gave execve, and the
+// names it found nowhere on PATH.
+type ran struct {
+	bin      string // the directory of stubs on PATH
+	execs    []string
+	notFound []string
+}
+
+// names returns every program the run started or tried to, a stub by its
+// name, anything else by its path.
+func (r ran) names() []string {
+	var ns []string
+	for _, p := range r.execs {
+		if filepath.Dir(p) == r.bin {
+			p = filepath.Base(p)
+		}
+		ns = append(ns, p)
+	}
+	return append(ns, r.notFound...)
+}
+
+// run runs command under bash and returns what bash started.
+func (o *oracle) run(t testing.TB, command string) ran {
 	t.Helper()
 	dir, err := os.MkdirTemp(o.root, "run")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	bin, work, log := filepath.Join(dir, "bin"), filepath.Join(dir, "work"), filepath.Join(dir, "log")
+	bin, work := filepath.Join(dir, "bin"), filepath.Join(dir, "work")
 	for _, d := range []string{bin, work} {
 		if err := os.Mkdir(d, 0o777); err != nil {
 			t.Fatal(err)
@@ -74,12 +101,16 @@ func (o *oracle) run(t testing.TB, command string) []string {
 		os.Chmod(d, 0o777)
 	}
 	os.Chmod(dir, 0o755)
-	if err := os.WriteFile(log, nil, 0o666); err != nil {
-		t.Fatal(err)
+	// Bash, as nobody, writes both; they must exist and be writable.
+	log, trace := filepath.Join(dir, "log"), filepath.Join(dir, "trace")
+	for _, f := range []string{log, trace} {
+		if err := os.WriteFile(f, nil, 0o666); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(f, 0o666)
 	}
-	os.Chmod(log, 0o666)
 	stub := filepath.Join(dir, "stub")
-	if err := os.WriteFile(stub, []byte("#!/bin/sh\nprintf '%s\\0' \"${0##*/}\" >>"+log+"\n"), 0o755); err != nil {
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	env := filepath.Join(dir, "env.sh")
@@ -97,7 +128,9 @@ func (o *oracle) run(t testing.TB, command string) []string {
 
 	ctx, cancel := context.WithTimeout(t.Context(), oracleDeadline)
 	defer cancel()
-	args := []string{o.bash, "-c", command}
+	// Only execve and the forks that carry bash to it stop the tracee.
+	args := []string{o.strace, "-f", "-qq", "--seccomp-bpf", "-e", "trace=execve,clone,clone3,fork,vfork",
+		"-e", "signal=none", "-xx", "-s", "65536", "-o", trace, "--", o.bash, "-c", command}
 	if o.prlimit != "" {
 		args = append([]string{o.prlimit, "--nproc=200", "--cpu=3", "--fsize=1048576", "--"}, args...)
 	}
@@ -117,12 +150,47 @@ func (o *oracle) run(t testing.TB, command string) []string {
 	cmd.Wait()
 	// Whatever the command left in the background goes too.
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	r := ran{bin: bin}
+	tf, err := os.Open(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tf.Close()
+	r.execs = bashExecs(tf)
+	if len(r.execs) == 0 && ctx.Err() == nil {
+		// Not even bash's own start: strace could not trace.
+		if st, _ := tf.Stat(); st.Size() == 0 {
+			t.Fatalf("strace wrote no trace for %q", command)
+		}
+	}
 	out, err := os.ReadFile(log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Names are NUL-terminated: a name may hold a newline ($'\n8').
-	return strings.FieldsFunc(string(out), func(r rune) bool { return r == 0 })
+	r.notFound = strings.FieldsFunc(string(out), func(r rune) bool { return r == 0 })
+	return r
+}
+
+// pathDirs are where bash looks for a name when PATH is unset or
+// `command -p` asks for the standard path: a program found there is the
+// name the analysis lists.
+var pathDirs = []string{"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"}
+
+// lists reports whether the analysis's programs name what bash started:
+// a stub or a program in a standard directory by its name, anything
+// else by the very path bash gave execve.
+func lists(programs []string, name string) bool {
+	if slices.Contains(programs, name) {
+		return true
+	}
+	if strings.Contains(name, "/") {
+		if !slices.Contains(pathDirs, filepath.Dir(name)) {
+			return false
+		}
+		name = filepath.Base(name)
+	}
+	return slices.Contains(programs, name)
 }
 
 // check fails t when bash, running a's canonical form, starts a program
@@ -132,8 +200,8 @@ func (o *oracle) check(t testing.TB, command string, a hpcgate.Analysis) {
 	if slices.Contains(a.Programs, hpcgate.DynamicProgram) {
 		return
 	}
-	for _, name := range o.run(t, a.Canonical) {
-		if !slices.ContainsFunc(a.Programs, func(p string) bool { return p == name || base(p) == name }) {
+	for _, name := range o.run(t, a.Canonical).names() {
+		if !lists(a.Programs, name) {
 			t.Errorf("bash started %q, which the analysis does not list\ncommand:   %q\ncanonical: %q\nprograms:  %q",
 				name, command, a.Canonical, a.Programs)
 			return
@@ -186,7 +254,7 @@ func TestOracleSeesHiddenCode(t *testing.T) {
 		"test -v 'a[$(touch /tmp/x)]'",
 		"PS4='$(touch x)'; set -x; :",
 	} {
-		if got := o.run(t, c); !slices.Contains(got, "touch") && !slices.Contains(got, "find") {
+		if got := o.run(t, c).names(); !slices.Contains(got, "touch") && !slices.Contains(got, "find") {
 			t.Errorf("bash -c %q started %q; the oracle does not see it", c, got)
 		}
 	}
@@ -453,6 +521,12 @@ var attacks = []string{
 	"cat <<EOF\n`echo \"\nEOF\ntouch hit\n\"`\nEOF",
 	"cat <<-EOF\n$(echo \"\n\t\tEOF\ntouch hit\n\")\nEOF",
 	"cat <<EOF\n$(cat <<X\nEOF\nX\n)\ntouch hit\nEOF",
+	// Programs started by a path the analysis must list as bash reads it
+	// (the oracle sees every path bash gives execve).
+	"~/x", "~+/x", "cd /; ~-/x", "~root/x", "HOME=/bin; ~/true", "a=~/x; $a", "/bin/{touch,x}", "/b{in,x}/true",
+	"$'\\x2f'bin/true", "\\/bin/true", "\"/bin\"/true", "/bin/tr''ue", "/bin/tru[e]", "cd /bin; ./tru*",
+	"/bin/./true", "//bin/true", "exec -a x /bin/true", "cd /usr; bin/true", "<(/bin/true)", "command -p touch hit",
+	"/usr/bin/env touch hit", "/usr/bin/timeout 1 touch hit", "/bin/sh -c 'touch hit'",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -185,6 +185,20 @@ func lists(programs []string, name string) bool {
 		return true
 	}
 	if strings.Contains(name, "/") {
+		if slices.ContainsFunc(programs, func(p string) bool {
+			// exec gives execve a relative path resolved against the
+			// working directory, which the oracle does not follow.
+			if !strings.Contains(p, "/") || strings.HasPrefix(p, "/") {
+				return false
+			}
+			p, n := filepath.Clean(p), filepath.Clean(name)
+			if strings.HasPrefix(p, "../") || p == ".." {
+				return filepath.Base(n) == filepath.Base(p)
+			}
+			return strings.HasSuffix(n, "/"+p)
+		}) {
+			return true
+		}
 		if !slices.Contains(pathDirs, filepath.Dir(name)) {
 			return false
 		}
@@ -526,7 +540,8 @@ var attacks = []string{
 	"~/x", "~+/x", "cd /; ~-/x", "~root/x", "HOME=/bin; ~/true", "a=~/x; $a", "/bin/{touch,x}", "/b{in,x}/true",
 	"$'\\x2f'bin/true", "\\/bin/true", "\"/bin\"/true", "/bin/tr''ue", "/bin/tru[e]", "cd /bin; ./tru*",
 	"/bin/./true", "//bin/true", "exec -a x /bin/true", "cd /usr; bin/true", "<(/bin/true)", "command -p touch hit",
-	"/usr/bin/env touch hit", "/usr/bin/timeout 1 touch hit", "/bin/sh -c 'touch hit'",
+	"/usr/bin/env touch hit", "/usr/bin/timeout 1 touch hit", "/bin/sh -c 'touch hit'", "exec X/", "exec ./x",
+	"cd /bin; exec ./true", "exec bin/../x", "cd /usr/bin; exec ../bin/true",
 }
 
 // benign are commands researchers run; the analysis must list their

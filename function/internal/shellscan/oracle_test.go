@@ -542,6 +542,37 @@ var attacks = []string{
 	"/bin/./true", "//bin/true", "exec -a x /bin/true", "cd /usr; bin/true", "<(/bin/true)", "command -p touch hit",
 	"/usr/bin/env touch hit", "/usr/bin/timeout 1 touch hit", "/bin/sh -c 'touch hit'", "exec X/", "exec ./x",
 	"cd /bin; exec ./true", "exec bin/../x", "cd /usr/bin; exec ../bin/true",
+	// attack3: posix mode, turned on at run time, changes how bash parses
+	// later lines: time followed by a word starting with - is the time
+	// program, not the keyword (POSIX interp 267).
+	"set -o posix\ntime -p touch hit",
+	"set -o posix; x=$(time -p touch hit)",
+	"POSIXLY_CORRECT=1\ntime -p touch hit",
+	"shopt -so posix\ntime -p touch hit",
+	": ${POSIXLY_CORRECT:=1}\ntime -p touch hit",
+	"set -o posix\nf() { time -p touch hit; }\nf",
+	// attack3: in posix mode a single quote inside a double-quoted ${x-…}
+	// (also :-, +, :+, :=) is an ordinary character, so the expansion
+	// ends at the first } and the rest of the line is code.
+	"set -o posix\necho \"${x-'}\"; touch hit #'}\"",
+	"set -o posix\necho \"${x:+'}\"; touch hit #'}\"",
+	// attack3: with extglob on, NAME?() is a glob word to bash and a
+	// function definition to the parser: bash runs the command word
+	// (touch, when a file named touch matches the pattern).
+	"shopt -s extglob\n: > touch\ntouch?() hit",
+	"shopt -s extglob\nx?() touch hit",
+	"shopt -s extglob\ntouch@() hit",
+	// attack3: a here-document delimiter is unquoted by bash (\" \\ \$ \`
+	// inside double quotes, $'…' escapes decoded); the parser keeps the
+	// backslashes and escapes, so bash ends the body earlier and runs the
+	// lines the parser took for data.
+	"cat <<\"E\\\"OF\"\nE\"OF\ntouch hit\nE\\\"OF",
+	"cat <<\"E\\\\OF\"\nE\\OF\ntouch hit\nE\\\\OF",
+	"cat <<\"E\\$OF\"\nE$OF\ntouch hit\nE\\$OF",
+	"cat <<$'E\\x4fF'\nEOF\ntouch hit\nE\\x4fF",
+	"cat <<$'EO\\'F'\nEO'F\ntouch hit\nEO\\'F",
+	"cat <<-\"E\\\"OF\"\n\tE\"OF\ntouch hit\nE\\\"OF",
+	"echo $(cat <<\"E\\\"OF\"\nE\"OF\ntouch hit\nE\\\"OF\n)",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -573,6 +573,18 @@ var attacks = []string{
 	"cat <<$'EO\\'F'\nEO'F\ntouch hit\nEO\\'F",
 	"cat <<-\"E\\\"OF\"\n\tE\"OF\ntouch hit\nE\\\"OF",
 	"echo $(cat <<\"E\\\"OF\"\nE\"OF\ntouch hit\nE\\\"OF\n)",
+	// attack3: $? $# $$ $! are one word only while IFS holds no digit:
+	// with IFS=0, $? = 101 is the two words 1 1, so exec -a takes the
+	// first and runs the program 1, not touch.
+	"IFS=0; (exit 101); exec -a $? touch hit 1",
+	// attack3: {NAME[sub]}>file stores the descriptor in an element:
+	// bash evaluates the subscript, and a name in it is evaluated
+	// recursively (x='b[$(cmd)]'); the parser keeps {a[x]} as raw text.
+	"x='b[$(touch hit)]'; {a[x]}>/dev/null",
+	"x='b[$(touch hit)]'; exec {a[x]}>/dev/null",
+	"x='b[$(touch hit)]'; {a[x]}<<<x",
+	"x='b[$(touch hit)]'; a[1]=7; {a[x]}>&-",
+	"x='b[$(touch hit)]'; { :; } {a[x]}>/dev/null",
 }
 
 // benign are commands researchers run; the analysis must list their

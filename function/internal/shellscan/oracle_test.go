@@ -585,6 +585,23 @@ var attacks = []string{
 	"x='b[$(touch hit)]'; {a[x]}<<<x",
 	"x='b[$(touch hit)]'; a[1]=7; {a[x]}>&-",
 	"x='b[$(touch hit)]'; { :; } {a[x]}>/dev/null",
+	// attack3: the value of an option (exec -a, read -p/-t/-d) is taken
+	// for one word, but an unquoted expansion, a brace or a glob there
+	// may be several: the next ones become the program, or a name.
+	"exec -a {x,id} touch hit",
+	"exec -a x{,} touch hit",
+	"y=' id'; exec -a x$y touch hit",
+	"y='x id'; exec -a $y touch hit",
+	"y=' id'; builtin exec -a x$y touch hit",
+	": >0 >id; exec -a * touch hit",
+	"read -p {x,'a[$(touch hit)]'} <<< 1",
+	"read -t {1,'a[$(touch hit)]'} <<< 1",
+	"y='x a[$(id)]'; read -t 1 -p $y <<< 1",
+	": >0 >'a[$(touch hit)]'; read -p * <<< 1",
+	// attack3: trap with one operand word after -- lists nothing, but the
+	// word may expand to an action and a signal.
+	"trap -- {'touch hit',EXIT}",
+	"x='touch EXIT'; trap -- $x",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -602,6 +602,9 @@ var attacks = []string{
 	// word may expand to an action and a signal.
 	"trap -- {'touch hit',EXIT}",
 	"x='touch EXIT'; trap -- $x",
+	"mapfile -c {1,-C} touch a <<< x",
+	"readarray -t -c {1,-C} touch a <<< x",
+	"x='1 -C touch'; mapfile -c $x a <<< x",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -605,6 +605,11 @@ var attacks = []string{
 	"mapfile -c {1,-C} touch a <<< x",
 	"readarray -t -c {1,-C} touch a <<< x",
 	"x='1 -C touch'; mapfile -c $x a <<< x",
+	// Found while fixing attack3's: $! is no word before a job runs in
+	// the background, and a value may be several words.
+	"exec -a $! touch hit", "env -u {x,true} touch hit", "y=' touch'; timeout 5$y hit", "nice -n {5,touch} hit",
+	"LC_ALL=zh_CN.GBK\necho \"\u20ac\\\"; touch hit #\"", "LANG=zh_CN.GBK; echo x",
+	"shopt -s compat31\necho x", "BASH_COMPAT=31\ntime -p touch hit",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -1,6 +1,7 @@
 package shellscan
 
 import (
+	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -33,8 +34,8 @@ func leadByte(w *syntax.Word) byte {
 	if len(w.Parts) == 0 {
 		return 0
 	}
-	if numericParam(w) {
-		return '0'
+	if numberParam(w) != 0 {
+		return '0' // $! may also be no word: never an option
 	}
 	var v string
 	switch p := w.Parts[0].(type) {
@@ -64,7 +65,7 @@ func trailByte(w *syntax.Word) byte {
 	if len(w.Parts) == 0 {
 		return 0
 	}
-	if numericParam(w) {
+	if numberParam(w) != 0 {
 		return '0'
 	}
 	var v string
@@ -108,11 +109,14 @@ func compoundValue(text string, static bool, w *syntax.Word) bool {
 	return true
 }
 
-// numericParam reports whether w is one of the special parameters whose
-// value is always a number ($!, $$, $#, $?), quoted or not.
-func numericParam(w *syntax.Word) bool {
+// numberParam returns the special parameter w is, quoted or not, when
+// its value is a number or nothing: $$, $#, $? (always a number) or $!
+// (empty until a job runs in the background, and so no word at all
+// unquoted). Else it returns 0. IFS with digits splits the numbers;
+// finish deals with that.
+func numberParam(w *syntax.Word) byte {
 	if len(w.Parts) != 1 {
-		return false
+		return 0
 	}
 	p := w.Parts[0]
 	if q, ok := p.(*syntax.DblQuoted); ok && len(q.Parts) == 1 {
@@ -120,19 +124,19 @@ func numericParam(w *syntax.Word) bool {
 	}
 	pe, ok := p.(*syntax.ParamExp)
 	if !ok || pe.Param == nil || pe.Excl || pe.Length || pe.Width || pe.Index != nil || pe.Slice != nil || pe.Repl != nil || pe.Exp != nil || pe.Names != 0 {
-		return false
+		return 0
 	}
-	switch pe.Param.Value {
-	case "!", "$", "#", "?":
-		return true
+	switch v := pe.Param.Value; v {
+	case "$", "#", "?", "!":
+		return v[0]
 	}
-	return false
+	return 0
 }
 
 // mayField reports whether w, which expands at run time, may become
 // several words or none: an unquoted expansion, a glob or a brace.
 func mayField(w *syntax.Word) bool {
-	if numericParam(w) {
+	if c := numberParam(w); c != 0 && c != '!' {
 		return false
 	}
 	for _, p := range w.Parts {
@@ -166,6 +170,33 @@ var codeVars = map[string]bool{
 	"BASH_ALIASES": true, "BASH_CMDS": true, "BASH_LOADABLES_PATH": true,
 	// $"…" is translated through a catalogue they choose, and expanded.
 	"TEXTDOMAIN": true, "TEXTDOMAINDIR": true,
+	// Posix mode and the compatibility level change how bash reads later
+	// lines (time -p, quotes in "${x-'…'}").
+	"POSIXLY_CORRECT": true, "BASH_COMPAT": true,
+}
+
+// localeVars choose the character set bash reads later lines in: in a
+// double-byte one (GBK, Big5, Shift_JIS) a byte of a character may be a
+// backslash or a quote to the parser, so that bash ends a quote where the
+// parser does not. Only C, POSIX and UTF-8 locales are harmless.
+var localeVars = map[string]bool{"LC_ALL": true, "LC_CTYPE": true, "LANG": true}
+
+// harmlessValue reports whether the known value text (appended, when
+// appends) changes nothing the analysis assumes of the variable name:
+// no digits in IFS, a C or UTF-8 locale.
+func harmlessValue(name, text string, appends bool) bool {
+	switch {
+	case name == "IFS":
+		return !strings.ContainsAny(text, "0123456789")
+	case localeVars[name]:
+		if appends {
+			return false
+		}
+		l := strings.ToLower(text)
+		l, _, _ = strings.Cut(l, "@")
+		return l == "" || l == "c" || l == "posix" || strings.HasSuffix(l, ".utf-8") || strings.HasSuffix(l, ".utf8")
+	}
+	return true
 }
 
 // intVars are the variables bash gives the integer attribute: it
@@ -264,7 +295,7 @@ func getopt(args []arg, o opts, on func(opt string, val arg)) (next int, ok bool
 				on("--"+full, arg{})
 			case hasVal:
 				on("--"+full, arg{text: val, static: true})
-			case i+1 < len(args):
+			case i+1 < len(args) && !args[i+1].split:
 				i++
 				on("--"+full, args[i])
 			default:
@@ -285,7 +316,9 @@ func getopt(args []arg, o opts, on func(opt string, val arg)) (next int, ok bool
 				switch {
 				case j+1 < len(t):
 					on("-"+string(c), arg{text: t[j+1:], static: true, lead: t[j+1]})
-				case i+1 < len(args):
+				case i+1 < len(args) && !args[i+1].split:
+					// A value that may become several words or none
+					// moves every word after it.
 					i++
 					on("-"+string(c), args[i])
 				default:
@@ -468,7 +501,9 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 		n, ok := getopt(rest, opts{flags: "lpP"}, func(string, arg) {})
 		if !ok {
 			s.hidden()
-		} else if ops := rest[n:]; len(ops) > 1 && !(ops[0].static && (ops[0].text == "" || ops[0].text == "-" || isNumber(ops[0].text))) {
+		} else if ops := rest[n:]; slices.ContainsFunc(ops, func(a arg) bool { return a.split }) {
+			s.hidden() // {'cmd',EXIT} or $x may be an action and a signal
+		} else if len(ops) > 1 && !(ops[0].static && (ops[0].text == "" || ops[0].text == "-" || isNumber(ops[0].text))) {
 			s.hidden() // the action runs as code
 		}
 		return nil, false
@@ -555,7 +590,7 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 				}
 				break
 			}
-			name, _, isAssign := strings.Cut(a.text, "=")
+			name, value, isAssign := strings.Cut(a.text, "=")
 			if !isAssign {
 				break
 			}
@@ -563,12 +598,18 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 				s.hidden()
 				return nil, false
 			}
-			s.addVar(name)
+			s.addVarValue(name, isNumber(value), harmlessValue(name, value, false))
 			rest = rest[1:]
 		}
 	}
 	if len(rest) < w.skip {
 		return nil, false
+	}
+	for _, a := range rest[:w.skip] {
+		if a.split {
+			s.hidden() // timeout 5$y: the operand may be several words
+			return nil, false
+		}
 	}
 	rest = rest[w.skip:]
 	if len(rest) == 0 {
@@ -669,8 +710,9 @@ func (s *scan) declOperand(a arg) {
 		return
 	}
 	ref, value, assigns := strings.Cut(a.text, "=")
+	appends := false
 	if assigns {
-		ref = strings.TrimSuffix(ref, "+")
+		ref, appends = strings.CutSuffix(ref, "+")
 		if compoundValue(value, true, nil) {
 			s.hidden()
 		}
@@ -680,7 +722,9 @@ func (s *scan) declOperand(a arg) {
 		s.addVar(hpcgate.DynamicProgram)
 		return
 	}
-	s.addVarValue(refName(ref), !assigns || isNumber(value))
+	name := refName(ref)
+	s.addVarValue(name, !assigns || isNumber(value),
+		!assigns || name == ref && harmlessValue(name, value, appends))
 }
 
 // testArgs checks the arguments of test and [: -v and -R evaluate the
@@ -707,7 +751,8 @@ func (s *scan) testArgs(args []arg) {
 // environment assignment (PATH=/tmp included, which bash then uses to
 // find the program), histexpand rewrites later lines (^a^b, !!:s/a/b/)
 // before they are parsed.
-var readingOptions = map[string]bool{"keyword": true, "histexpand": true}
+// posix changes how bash reads time -p and quotes in "${x-'…'}".
+var readingOptions = map[string]bool{"keyword": true, "histexpand": true, "posix": true}
 
 // setHides reports whether set may turn on a reading option (-k, -H, -o
 // keyword, -o histexpand), reading its arguments as bash does: option
@@ -747,7 +792,8 @@ func setHides(args []arg) bool {
 }
 
 // shoptHides reports whether shopt may turn on a reading option of set
-// (shopt -s -o keyword).
+// (shopt -s -o keyword) or a compatibility level (shopt -s compat31),
+// which changes how bash reads and runs later lines.
 func shoptHides(args []arg) bool {
 	var setOn, setO bool
 	n, ok := getopt(args, opts{flags: "psuoq"}, func(opt string, _ arg) {
@@ -761,11 +807,11 @@ func shoptHides(args []arg) bool {
 	if !ok {
 		return true
 	}
-	if !setOn || !setO {
+	if !setOn {
 		return false
 	}
 	for _, a := range args[n:] {
-		if !a.static || readingOptions[a.text] {
+		if !a.static || setO && readingOptions[a.text] || !setO && strings.HasPrefix(a.text, "compat") {
 			return true
 		}
 	}

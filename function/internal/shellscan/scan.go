@@ -2,6 +2,7 @@ package shellscan
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,6 +115,10 @@ type scan struct {
 	ins      []string
 	vars     []string
 
+	// ifsDigits says that IFS may be given digits, which split the
+	// numbers $?, $# and $$ into several words.
+	ifsDigits bool
+
 	// lines holds the command lines one after another, lineEnds where
 	// each ends; commandLines cuts them from one string.
 	lines    []byte
@@ -192,17 +197,23 @@ func (s *scan) leave() { s.depth-- }
 
 func (s *scan) set(f feature) { s.features[f] = true }
 
-func (s *scan) addVar(name string) { s.addVarValue(name, false) }
+func (s *scan) addVar(name string) { s.addVarValue(name, false, false) }
 
 // addVarValue records an assignment to name; numeric says that the value
-// is an arithmetic constant. Bash runs the values of some variables as
-// code, and evaluates what is assigned to an integer variable as
-// arithmetic, which runs the command substitutions in subscripts.
-func (s *scan) addVarValue(name string, numeric bool) {
+// is an arithmetic constant, harmless that it is known and harmless for
+// the variable (harmlessValue). Bash runs the values of some variables as
+// code, evaluates what is assigned to an integer variable as arithmetic,
+// which runs the command substitutions in subscripts, reads the lines
+// after a change of locale in its character set, and splits numbers at
+// the digits IFS holds.
+func (s *scan) addVarValue(name string, numeric, harmless bool) {
 	s.set(fAssignment)
 	s.vars = append(s.vars, name)
-	if codeVars[name] || intVars[name] && !numeric {
+	switch {
+	case codeVars[name], intVars[name] && !numeric, localeVars[name] && !harmless:
 		s.hidden()
+	case name == "IFS" && !harmless:
+		s.ifsDigits = true
 	}
 }
 
@@ -356,6 +367,12 @@ func (s *scan) command(cmd syntax.Command, redirs []hpcgate.Redirect, own bool) 
 		s.set(fFuncDef)
 		if c.Body == nil || c.Name == nil || len(c.Names) > 0 {
 			s.fail(c.Pos(), "unsupported function definition")
+			return
+		}
+		if n := c.Name.Value; n == "" || strings.ContainsRune("?*+@!", rune(n[len(n)-1])) {
+			// With extglob on, bash reads x?() as a pattern (a word that
+			// runs as a command), not as the definition of x?.
+			s.fail(c.Name.Pos(), "function name %q ends in an extended-glob operator, which bash with extglob reads as a pattern", n)
 			return
 		}
 		// The body runs wherever the function is called, not here, so
@@ -596,7 +613,9 @@ func (s *scan) assign(a *syntax.Assign) string {
 	if a.Value != nil {
 		text, static = s.word(a.Value, ctxTilde)
 	}
-	s.addVarValue(a.Name.Value, a.Array == nil && (a.Value == nil || static && isNumber(text)))
+	plain := a.Array == nil && a.Index == nil
+	s.addVarValue(a.Name.Value, a.Array == nil && (a.Value == nil || static && isNumber(text)),
+		plain && (a.Value == nil || static && harmlessValue(a.Name.Value, text, a.Append)))
 	if a.Array != nil {
 		s.comments(a.Array.Last)
 		for _, e := range a.Array.Elems {
@@ -627,9 +646,10 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 	if r.N != nil {
 		op = r.N.Value + op
 		if strings.HasPrefix(r.N.Value, "{") {
-			// {var}>file stores a new descriptor number in var.
+			// {var}>file stores a new descriptor number in var, whose
+			// subscript bash evaluates ({a[x]}> with x='b[$(cmd)]').
 			s.set(fFdRedir)
-			s.addVar(strings.Trim(r.N.Value, "{}"))
+			s.nameArg(arg{text: strings.TrimSuffix(strings.TrimPrefix(r.N.Value, "{"), "}"), static: true})
 		} else if n, err := strconv.ParseInt(r.N.Value, 10, 32); err != nil || n < 0 {
 			// Bash takes digits before a redirection for a descriptor
 			// only when they fit an int; 2147483648>x runs the program
@@ -655,6 +675,7 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 				// a quote in one) across it and ends the body later.
 				s.fail(r.Hdoc.Pos(), "a line of the here-document body equals its delimiter %q inside a substitution: bash ends the body there", text)
 			}
+			s.delimiter(r)
 			s.heredoc(r.Hdoc)
 		}
 		return hpcgate.Redirect{Op: op, Target: text}
@@ -733,6 +754,9 @@ func isDescriptor(w string) bool {
 	return true
 }
 
+// numericParams finds the numbers bash may split at digits in IFS.
+var numericParams = regexp.MustCompile(`\$\{?[#?$]`)
+
 // quotedDelim reports whether a here-document delimiter is quoted, which
 // makes the body data.
 func quotedDelim(w *syntax.Word) bool {
@@ -752,6 +776,9 @@ func quotedDelim(w *syntax.Word) bool {
 // finish reports what only the whole command tells: a declaration
 // builtin that gave a value "(…)" to a variable that may be an array.
 func (s *scan) finish() {
+	if s.ifsDigits && numericParams.MatchString(s.src) {
+		s.hidden() // IFS=0; exec -a $? … splits 101 into 1 and 1
+	}
 	for _, name := range s.compound {
 		if s.mayBeArray(name) {
 			s.hidden()
@@ -812,6 +839,71 @@ func delimInBody(body, delim string, dash bool) bool {
 		}
 	}
 	return false
+}
+
+// delimiter refuses a here-document whose body bash ends elsewhere than
+// the parser: bash ends it at the first line equal to the delimiter after
+// quote removal (\" in double quotes is ", $'\x4f' is O), which must be
+// the line that ends the body the parser read, and no line before it.
+func (s *scan) delimiter(r *syntax.Redirect) {
+	delim, ok := bashDelim(r.Word)
+	if !ok {
+		s.fail(r.Word.Pos(), "here-document delimiter %s: bash may unquote it differently; write it plainly (<<EOF or <<'EOF')", s.source(r.Word))
+		return
+	}
+	lines := strings.Split(s.source(r.Hdoc), "\n")
+	for i, line := range lines {
+		if r.Op == syntax.DashHdoc {
+			line = strings.TrimLeft(line, "\t")
+		}
+		if (line == delim) != (i == len(lines)-1) {
+			s.fail(r.Hdoc.Pos(), "here-document delimiter %s: bash reads it as %q and ends the body at another line than the parser; write it plainly (<<EOF or <<'EOF')", s.source(r.Word), delim)
+			return
+		}
+	}
+}
+
+// bashDelim returns the delimiter bash reads from w: the word after quote
+// removal. ok is false for forms whose reading is not certain.
+func bashDelim(w *syntax.Word) (delim string, ok bool) {
+	var b []byte
+	for _, p := range w.Parts {
+		switch p := p.(type) {
+		case *syntax.Lit:
+			v := p.Value
+			for i := 0; i < len(v); i++ {
+				if v[i] == '\\' {
+					if i++; i == len(v) || v[i] == '\n' {
+						return "", false
+					}
+				}
+				b = append(b, v[i])
+			}
+		case *syntax.SglQuoted:
+			if !p.Dollar {
+				b = append(b, p.Value...)
+				continue
+			}
+			var exact bool
+			if b, exact = ansiC(b, p.Value); !exact {
+				return "", false
+			}
+		case *syntax.DblQuoted:
+			if p.Dollar {
+				return "", false
+			}
+			for _, q := range p.Parts {
+				l, isLit := q.(*syntax.Lit)
+				if !isLit || strings.Contains(l.Value, "\\\n") {
+					return "", false
+				}
+				b = dqUnescape(b, l.Value)
+			}
+		default:
+			return "", false
+		}
+	}
+	return string(b), true
 }
 
 // heredoc walks the expansions of a here-document body; its text is data.
@@ -1127,8 +1219,8 @@ func (s *scan) arithm(x syntax.ArithmExpr) {
 	case *syntax.ParenArithm:
 		s.arithm(x.X)
 	case *syntax.Word:
-		if numericParam(x) {
-			return // $#, $?, $$, $!: always a number
+		if numberParam(x) != 0 {
+			return // $#, $?, $$, $!: a number or nothing
 		}
 		if len(x.Parts) == 1 {
 			switch p := x.Parts[0].(type) {

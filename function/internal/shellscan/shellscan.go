@@ -61,6 +61,12 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	if err != nil {
 		return hpcgate.Analysis{}, err
 	}
+	if canonical != command {
+		// What runs is the canonical form: it holds to the same rules.
+		if err := validate(canonical); err != nil {
+			return hpcgate.Analysis{}, err
+		}
+	}
 	s := an.walk(g, canonical)
 	if s.err != nil {
 		return hpcgate.Analysis{}, s.err
@@ -263,6 +269,12 @@ func validate(command string) error {
 		}
 		if why := forbidden(r); why != "" {
 			return charError(line, col, i, "%s U+%04X is not allowed", why, r)
+		}
+		if next := i + size; next < len(command) && (command[next] == '\\' || command[next] == '`') {
+			// In a double-byte locale (GBK, Big5, Shift_JIS) bash may read
+			// the last byte of the character and the \ or ` as one
+			// character: "€\"; cmd #" then runs cmd.
+			return charError(line, col, i, "%q right after the non-ASCII character U+%04X reads differently in double-byte locales (GBK, Big5, Shift_JIS); put a space or a quote between them", command[next], r)
 		}
 		if r == '\n' {
 			line, col = line+1, 1

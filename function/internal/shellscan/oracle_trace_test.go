@@ -171,7 +171,7 @@ func TestOracleSeesPaths(t *testing.T) {
 	}
 	// command -p looks in the standard directories: the program is the
 	// touch the analysis names.
-	if got := o.run(t, "command -p touch a").names(); len(got) != 1 || !lists([]string{"touch"}, got[0]) || got[0] == "touch" {
+	if got := o.run(t, "command -p touch a").names(); len(got) != 1 || !lists([]string{"touch"}, got[0], "") || got[0] == "touch" {
 		t.Errorf("bash -c 'command -p touch a' started %q, want touch from a standard directory", got)
 	}
 	// ~/x is the path bash expands it to; the analysis must list that.

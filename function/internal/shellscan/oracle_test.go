@@ -56,6 +56,34 @@ func newOracle(t testing.TB) *oracle {
 	return o
 }
 
+// realWrappers are the programs that run programs which the analysis
+// unwraps, found where they are installed: the oracle runs them for
+// real, so that what they start is checked too. (sudo is not run.)
+var realWrappers = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range Wrappers() {
+		if w == "sudo" {
+			continue
+		}
+		for _, dir := range []string{"/usr/bin", "/bin"} {
+			if p := filepath.Join(dir, w); isExecutable(p) {
+				m[w] = p
+				break
+			}
+		}
+	}
+	m["find"] = "/usr/bin/find"
+	if !isExecutable(m["find"]) {
+		delete(m, "find")
+	}
+	return m
+}()
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0
+}
+
 // stubWords are the names a stub is made for, beside the words of the
 // command itself.
 var stubWords = regexp.MustCompile(`[A-Za-z0-9_.+:@%,-]+`)
@@ -123,7 +151,11 @@ func (o *oracle) run(t testing.TB, command string) ran {
 		if w == "." || w == ".." || len(w) > 200 {
 			continue
 		}
-		os.Symlink(stub, filepath.Join(bin, w))
+		target := stub
+		if real := realWrappers[w]; real != "" {
+			target = real
+		}
+		os.Symlink(target, filepath.Join(bin, w))
 	}
 
 	ctx, cancel := context.WithTimeout(t.Context(), oracleDeadline)
@@ -156,7 +188,10 @@ func (o *oracle) run(t testing.TB, command string) ran {
 		t.Fatal(err)
 	}
 	defer tf.Close()
-	r.execs = bashExecs(tf)
+	r.execs = bashExecs(tf, func(path string) bool {
+		dir := filepath.Dir(path)
+		return realWrappers[filepath.Base(path)] != "" && (dir == bin || slices.Contains(pathDirs, dir))
+	})
 	if len(r.execs) == 0 && ctx.Err() == nil {
 		// Not even bash's own start: strace could not trace.
 		if st, _ := tf.Stat(); st.Size() == 0 {

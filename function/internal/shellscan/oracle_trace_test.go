@@ -16,7 +16,9 @@ import (
 // itself makes (the shell or one of its forks that has not yet become
 // another program), by path, whatever the path. What the programs bash
 // starts go on to run is theirs, not bash's: `/bin/sh -c x` starts /bin/sh,
-// which is the analysis's to list; x is the policy's to judge.
+// which is the analysis's to list; x is the policy's to judge. Wrappers
+// are the exception: the analysis lists what they run, so the oracle runs
+// the real ones (timeout, env, xargs, find, …) and follows them too.
 //
 // The trace is written with -f -xx: every line is a pid and one syscall,
 // strings in \xNN escapes, and a syscall interrupted by another process's
@@ -40,8 +42,9 @@ type traceEvent struct {
 
 // bashExecs returns the paths bash (the first process traced, and its
 // forks until they become another program) asked execve to run, in the
-// order each process made them.
-func bashExecs(r io.Reader) []string {
+// order each process made them. A process that becomes a program follows
+// accepts is followed as bash is.
+func bashExecs(r io.Reader, follows func(path string) bool) []string {
 	events := map[int][]traceEvent{}
 	pending := map[int]traceEvent{}
 	root := -1
@@ -101,8 +104,8 @@ func bashExecs(r io.Reader) []string {
 		}
 		events[pid] = append(events[pid], ev)
 	}
-	// A process is bash until its first execve that succeeds; a fork
-	// made while it is bash is bash too.
+	// A process is followed until its first execve that succeeds of a
+	// program not followed; a fork made while it is followed is too.
 	var execs []string
 	queue := []int{root}
 	for len(queue) > 0 {
@@ -114,7 +117,7 @@ func bashExecs(r io.Reader) []string {
 				continue
 			}
 			execs = append(execs, ev.path)
-			if ev.ok {
+			if ev.ok && !follows(ev.path) {
 				break
 			}
 		}
@@ -133,12 +136,21 @@ func TestBashExecs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	got := bashExecs(f)
+	got := bashExecs(f, func(string) bool { return false })
 	want := []string{"/usr/bin/ls", "/usr/bin/cat", "/bin/sh", "./bin/true", "/nonexistent/x", "/bin/true"}
 	slices.Sort(got)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("bashExecs = %q, want %q", got, want)
+	}
+	// Followed, /bin/sh's own /bin/true counts.
+	f.Seek(0, io.SeekStart)
+	got = bashExecs(f, func(p string) bool { return p == "/bin/sh" })
+	want = append(want, "/bin/true")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("bashExecs following /bin/sh = %q, want %q", got, want)
 	}
 }
 
@@ -156,6 +168,12 @@ func TestOracleSeesPaths(t *testing.T) {
 		{command: "(exec /bin/true) & wait", want: []string{"/bin/true"}},
 		{command: "nosuch", want: []string{"nosuch"}},
 		{command: "/bin/sh -c 'touch a; /bin/true'", want: []string{"/bin/sh"}, not: []string{"touch", "/bin/true"}},
+		// Real wrappers are followed: what they run counts.
+		{command: "timeout 5 env -u x nice -n 1 touch a", want: []string{"timeout", "env", "nice", "touch"}},
+		{command: "/usr/bin/env X=1 touch a", want: []string{"/usr/bin/env", "touch"}},
+		{command: "find . -maxdepth 0 -exec touch a ';'", want: []string{"find", "touch"}},
+		{command: "xargs", want: []string{"xargs", "echo"}},
+		{command: "env -u {x,true} false", want: []string{"env", "true"}, not: []string{"false"}},
 	} {
 		got := o.run(t, tc.command).names()
 		for _, w := range tc.want {

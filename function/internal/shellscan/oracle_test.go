@@ -650,6 +650,13 @@ var attacks = []string{
 	"exec -a $! touch hit", "env -u {x,true} touch hit", "y=' touch'; timeout 5$y hit", "nice -n {5,touch} hit",
 	"LC_ALL=zh_CN.GBK\necho \"\u20ac\\\"; touch hit #\"", "LANG=zh_CN.GBK; echo x",
 	"shopt -s compat31\necho x", "BASH_COMPAT=31\ntime -p touch hit",
+	// attack4: jobs -x COMMAND [ARGS] runs COMMAND (after replacing job
+	// specs in it by process group ids); jobs is no wrapper to the
+	// analysis, which lists only jobs.
+	"jobs -x touch hit",
+	"sleep 1 & jobs -x touch %1",
+	"builtin jobs -x touch hit",
+	"command jobs -x touch hit",
 }
 
 // benign are commands researchers run; the analysis must list their

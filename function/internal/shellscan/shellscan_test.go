@@ -265,6 +265,28 @@ var analyses = map[string]fact{
 	"braces not expansion":   {cmd: "find . -exec ls {} +", programs: l("find", "ls"), lines: l("find . -exec ls {} +", "ls {}"), features: l()},
 	"tilde argument":         {cmd: "ls ~", lines: l("ls ~"), features: l("tilde")},
 	"mixed quoting":          {cmd: `echo "a"'b'c`, lines: l("echo abc"), features: l()},
+
+	// attack4 (oracle-blind: find, env and xargs are stubs to the oracle,
+	// so what they run is checked by reasoning). A value of a find test
+	// (-name) or a word that starts with a known byte may expand to
+	// several words, one of them -exec: find then runs the program after
+	// it, which the analysis never saw.
+	"attack4 find test value braces": {cmd: "find . -name {x,-exec} touch hit \\;", programs: l(dyn, "find")},
+	"attack4 find test value split":  {cmd: "x='a -exec touch hit ;'; find . -name $x", programs: l(dyn, "find")},
+	"attack4 find operand split":     {cmd: "y=' -exec touch hit ;'; find . x$y", programs: l(dyn, "find")},
+	// GNU env's --default-signal, --ignore-signal and --block-signal and
+	// GNU xargs's --eof, --replace and --max-lines take an OPTIONAL
+	// argument (only as --opt=VALUE); the analysis takes the next word as
+	// their value and reports the word after it as the program: env
+	// --default-signal touch hit runs touch, the analysis lists hit.
+	"attack4 env default-signal": {cmd: "env --default-signal touch hit", programs: l(dyn, "env")},
+	"attack4 env ignore-signal":  {cmd: "env --ignore-signal touch hit", programs: l(dyn, "env")},
+	"attack4 env block-signal":   {cmd: "env --block-signal touch hit", programs: l(dyn, "env")},
+	"attack4 env abbreviated":    {cmd: "env --default touch hit", programs: l(dyn, "env")},
+	"attack4 xargs eof":          {cmd: "xargs --eof touch hit", programs: l(dyn, "xargs")},
+	"attack4 xargs replace":      {cmd: "xargs --replace touch hit", programs: l(dyn, "xargs")},
+	"attack4 xargs max-lines":    {cmd: "xargs --max-lines touch hit", programs: l(dyn, "xargs")},
+	"attack4 nested optional":    {cmd: "timeout 5 env --block-signal touch hit", programs: l(dyn, "env", "timeout")},
 }
 
 // tableCommands returns every command of the tables, for the fuzz seeds.
@@ -355,6 +377,13 @@ var rejections = map[string]struct{ cmd, msg string }{
 	"double-byte backslash":          {"echo \"€\\\"; touch hit #\"", `'\\' right after the non-ASCII character U+20AC`},
 	"double-byte backquote":          {"echo 数`x`", "'`' right after the non-ASCII character U+6570"},
 	"too deep arithmetic":            {"((" + deep("(", ")", "1", 300) + "))", "nesting deeper than"},
+	// attack4: the canonical form means something else than the input.
+	// Inside backquotes bash reads \\ as \ and ends the substitution at
+	// the next unescaped `, even in a quoted here-document body: the input
+	// runs touch (and EOF); the parser keeps the backquotes in the body,
+	// and the canonical form, $( ) with a quoted body, runs only cat.
+	"attack4 backquote in quoted heredoc in backquotes": {"echo `cat <<'EOF'\n\\\\`;touch hit;`\nEOF\n`", "invalid command"},
+	"attack4 backquote heredoc body ends substitution":  {"echo `cat <<'EOF'\n\\\\`touch hit\\\\`\nEOF\n`", "invalid command"},
 }
 
 func TestAnalyzeRejects(t *testing.T) {

@@ -384,6 +384,15 @@ var rejections = map[string]struct{ cmd, msg string }{
 	// and the canonical form, $( ) with a quoted body, runs only cat.
 	"attack4 backquote in quoted heredoc in backquotes": {"echo `cat <<'EOF'\n\\\\`;touch hit;`\nEOF\n`", "invalid command"},
 	"attack4 backquote heredoc body ends substitution":  {"echo `cat <<'EOF'\n\\\\`touch hit\\\\`\nEOF\n`", "invalid command"},
+	// attack4: same root: inside backquotes a single quote does not
+	// protect a backquote from bash (it reads the substitution up to the
+	// first unescaped ` before it parses it); the parser reads '…' across
+	// it. The input runs touch, the canonical form $(echo 'a`; …`') runs
+	// echo alone.
+	"attack4 single quote across backquote":      {"echo `echo 'a`; touch hit; `'`", "invalid command"},
+	"attack4 escaped backslash then backquote":   {"echo `echo '\\\\`; touch hit; `'`", "invalid command"},
+	"attack4 quoted heredoc body with backquote": {"x=`cat <<'E'\n`;touch hit;`\nE\n`", "invalid command"},
+	"attack4 canonical runs what input does not": {"echo `echo '\\\\`'; touch hit; '`'`", "invalid command"},
 }
 
 func TestAnalyzeRejects(t *testing.T) {

@@ -657,6 +657,20 @@ var attacks = []string{
 	"sleep 1 & jobs -x touch %1",
 	"builtin jobs -x touch hit",
 	"command jobs -x touch hit",
+	// attack4: "$@" and "${a[@]}" (also "${@:1}", "${a[@]/#/}") are
+	// several words or none though quoted; the analysis takes a quoted
+	// word for one word (mayField), so an option value or operand that
+	// is "$@" moves every word after it.
+	"set -- a touch; exec -a \"$@\" hit",
+	"exec -a \"$@\" touch hit",
+	"a=(x touch); exec -a \"${a[@]}\" hit",
+	"set -- x touch; exec -a \"${@:1}\" hit",
+	"a=(x touch); exec -a \"${a[@]/#/}\" hit",
+	"set -- 'touch hit' EXIT; trap -- \"$@\"",
+	"set -- 1 -C; mapfile -c \"$@\" touch a <<< x",
+	"set -- x 'a[$(touch hit)]'; read -p \"$@\" <<< 1",
+	"set -- '' 'a[$(touch hit)]'; read -t 1 -d \"$@\" <<< 1",
+	"a=(-v 'a[$(touch hit)]'); [ \"${a[@]}\" ]",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -287,6 +287,13 @@ var analyses = map[string]fact{
 	"attack4 xargs replace":      {cmd: "xargs --replace touch hit", programs: l(dyn, "xargs")},
 	"attack4 xargs max-lines":    {cmd: "xargs --max-lines touch hit", programs: l(dyn, "xargs")},
 	"attack4 nested optional":    {cmd: "timeout 5 env --block-signal touch hit", programs: l(dyn, "env", "timeout")},
+	// attack4 (oracle-blind): a quoted "$@" or "${a[@]}" is several words
+	// or none, as an option value of a wrapper or a find test value.
+	"attack4 env unset quoted at":   {cmd: "set -- x touch; env -u \"$@\" hit", programs: l(dyn, "env", "set")},
+	"attack4 nice quoted at":        {cmd: "set -- x touch; nice -n \"$@\" hit", programs: l(dyn, "nice", "set")},
+	"attack4 sudo quoted array":     {cmd: "a=(root touch); sudo -u \"${a[@]}\" hit", programs: l(dyn, "sudo")},
+	"attack4 find name quoted at":   {cmd: "set -- x -exec touch hit ';'; find . -name \"$@\"", programs: l(dyn, "find", "set")},
+	"attack4 find prefix quoted at": {cmd: "set -- a -exec touch hit ';'; find . \"x$@\"", programs: l(dyn, "find", "set")},
 }
 
 // tableCommands returns every command of the tables, for the fuzz seeds.

@@ -294,6 +294,10 @@ var analyses = map[string]fact{
 	"attack4 sudo quoted array":     {cmd: "a=(root touch); sudo -u \"${a[@]}\" hit", programs: l(dyn, "sudo")},
 	"attack4 find name quoted at":   {cmd: "set -- x -exec touch hit ';'; find . -name \"$@\"", programs: l(dyn, "find", "set")},
 	"attack4 find prefix quoted at": {cmd: "set -- a -exec touch hit ';'; find . \"x$@\"", programs: l(dyn, "find", "set")},
+	// attack4 (oracle-blind): a word inside an -exec command that expands
+	// to several words may be the ; that ends it and a second -exec.
+	"attack4 find exec split terminator": {cmd: "x='; -exec touch hit'; find . -exec echo $x \\;", programs: l(dyn, "echo", "find")},
+	"attack4 find exec brace terminator": {cmd: "find . -exec echo {\\;,-exec} touch hit \\;", programs: l(dyn, "echo", "find")},
 }
 
 // tableCommands returns every command of the tables, for the fuzz seeds.

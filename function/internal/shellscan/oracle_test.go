@@ -685,6 +685,9 @@ var benign = []string{
 	"echo 'a|b' | cut -d'|' -f1", `printf '%s\n' "$HOME"`, "read -r line < /data/list; echo $line", "export OMP_NUM_THREADS=4",
 	"declare -a jobs=(1 2 3)", "[[ $USER == alice ]] && echo hi", "[[ 3 -gt 2 ]]", "x=1; echo $x", "unset x",
 	"printf -v now '%s' done; echo $now", "wait $!", "sleep 1 & wait", "getopts ab opt", "test -v HOME", `[[ -v HOME ]]`,
+	"x=`date +%F`; echo \"`hostname` $x\" `echo \\`whoami\\``", "x=`date '+%F %T'`", "IFS=, read -r a b <<< 'x,y'; echo $?",
+	"export LANG=en_US.UTF-8 LC_ALL=C; sort -u jobs.txt", `srun -n 4 ./solver "$@"`, "find . -name '*.tmp' -exec rm -f {} +",
+	"xargs -0 -n 1 gzip < list", "cat <<\\EOF\nraw $x\nEOF", `cat <<"EOF"` + "\nraw $x\nEOF", "jobs -l",
 }
 
 func TestBenignCommandsAreKnown(t *testing.T) {

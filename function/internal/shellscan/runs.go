@@ -141,7 +141,13 @@ func mayField(w *syntax.Word) bool {
 	}
 	for _, p := range w.Parts {
 		switch p := p.(type) {
-		case *syntax.SglQuoted, *syntax.DblQuoted:
+		case *syntax.SglQuoted:
+		case *syntax.DblQuoted:
+			for _, q := range p.Parts {
+				if pe, ok := q.(*syntax.ParamExp); ok && manyWords(pe) {
+					return true // "$@" and "${a[@]}" are a word per element
+				}
+			}
 		case *syntax.Lit:
 			if strings.ContainsAny(p.Value, "*?[{~") {
 				return true
@@ -151,6 +157,19 @@ func mayField(w *syntax.Word) bool {
 		}
 	}
 	return false
+}
+
+// manyWords reports whether pe, quoted, may still be several words or
+// none: "$@", "${a[@]}", "${!a[@]}", "${!prefix@}" and their operators.
+func manyWords(pe *syntax.ParamExp) bool {
+	if pe.Length || pe.Param == nil {
+		return false
+	}
+	if pe.Param.Value == "@" || pe.Names == syntax.NamesPrefixWords {
+		return true
+	}
+	w, ok := pe.Index.(*syntax.Word)
+	return ok && w.Lit() == "@"
 }
 
 func firstByte(v string) byte {
@@ -259,7 +278,7 @@ func (s *scan) nameArg(a arg) {
 type opts struct {
 	withArg string          // short options that take an argument
 	flags   string          // short options that take none
-	long    map[string]bool // long options, true when they take an argument
+	long    map[string]valueNeed // long options and their values
 }
 
 // getopt reads the options at the front of args and calls on for each
@@ -286,15 +305,18 @@ func getopt(args []arg, o opts, on func(opt string, val arg)) (next int, ok bool
 				return i, false
 			}
 			name, val, hasVal := strings.Cut(t[2:], "=")
-			full, takes, found := matchLong(o.long, name)
-			if !found || hasVal && !takes {
+			full, need, found := matchLong(o.long, name)
+			if !found || hasVal && need == noValue {
 				return i, false
 			}
 			switch {
-			case !takes:
+			case need == noValue:
 				on("--"+full, arg{})
 			case hasVal:
 				on("--"+full, arg{text: val, static: true})
+			case need == optionalValue:
+				// --eof[=END]: a value only after =, never the next word.
+				on("--"+full, arg{})
 			case i+1 < len(args) && !args[i+1].split:
 				i++
 				on("--"+full, args[i])
@@ -336,18 +358,27 @@ func getopt(args []arg, o opts, on func(opt string, val arg)) (next int, ok bool
 
 // matchLong finds name among long options as GNU getopt does: exactly,
 // or as the unambiguous prefix of one.
-func matchLong(long map[string]bool, name string) (full string, takes, found bool) {
+func matchLong(long map[string]valueNeed, name string) (full string, need valueNeed, found bool) {
 	if t, ok := long[name]; ok {
 		return name, t, true
 	}
 	n := 0
 	for k, t := range long {
 		if strings.HasPrefix(k, name) && name != "" {
-			full, takes, n = k, t, n+1
+			full, need, n = k, t, n+1
 		}
 	}
-	return full, takes, n == 1
+	return full, need, n == 1
 }
+
+// valueNeed says whether a long option takes a value.
+type valueNeed uint8
+
+const (
+	noValue       valueNeed = iota
+	requiredValue           // --name=VALUE or --name VALUE
+	optionalValue           // --name[=VALUE]: only after =
+)
 
 // wrapper describes a program that runs the program named by one of its
 // arguments.
@@ -360,11 +391,18 @@ type wrapper struct {
 	empty   string // what runs when no program is given ("" nothing)
 }
 
-func longs(spec string) map[string]bool {
-	m := map[string]bool{}
+// longs reads long options written as GNU's --help does: name, name=
+// (a value required), name[=] (a value only after =).
+func longs(spec string) map[string]valueNeed {
+	m := map[string]valueNeed{}
 	for f := range strings.FieldsSeq(spec) {
-		name, takes := strings.CutSuffix(f, "=")
-		m[name] = takes
+		if name, ok := strings.CutSuffix(f, "[=]"); ok {
+			m[name] = optionalValue
+		} else if name, ok := strings.CutSuffix(f, "="); ok {
+			m[name] = requiredValue
+		} else {
+			m[f] = noValue
+		}
 	}
 	return m
 }
@@ -385,7 +423,7 @@ var wrappers = map[string]wrapper{
 	"exec":    {opts: opts{flags: "cl", withArg: "a"}},
 	"nohup":   {opts: opts{long: longs("help version")}},
 	"timeout": {opts: opts{withArg: "ks", flags: "fpv", long: longs("kill-after= signal= foreground preserve-status verbose help version")}, skip: 1},
-	"env": {opts: opts{withArg: "uCS", flags: "i0v", long: longs("ignore-environment null unset= chdir= split-string= debug default-signal= ignore-signal= block-signal= list-signal-handling help version")},
+	"env": {opts: opts{withArg: "uCS", flags: "i0v", long: longs("ignore-environment null unset= chdir= split-string= debug default-signal[=] ignore-signal[=] block-signal[=] list-signal-handling help version")},
 		hide: "-S--split-string", assigns: true},
 	"nice":    {opts: opts{withArg: "n", flags: "0123456789", long: longs("adjustment= help version")}},
 	"stdbuf":  {opts: opts{withArg: "ioe", long: longs("input= output= error= help version")}},
@@ -394,7 +432,7 @@ var wrappers = map[string]wrapper{
 	"time":    {opts: opts{withArg: "fo", flags: "apqv", long: longs("format= output= append portability quiet verbose help version")}},
 	"chrt":    {opts: opts{withArg: "TPD", flags: "abdefimopRrv", long: longs("all-tasks batch deadline fifo idle max other pid rr reset-on-fork verbose sched-runtime= sched-period= sched-deadline= help version")}, skip: 1, noRun: "-p--pid-m--max"},
 	"taskset": {opts: opts{flags: "acp", long: longs("all-tasks cpu-list pid help version")}, skip: 1, noRun: "-p--pid"},
-	"xargs": {opts: opts{withArg: "adEILnPs", flags: "0oprtx", long: longs("arg-file= delimiter= eof= replace= max-lines= max-args= max-procs= max-chars= process-slot-var= null open-tty interactive no-run-if-empty verbose exit show-limits help version")},
+	"xargs": {opts: opts{withArg: "adEILnPs", flags: "0oprtx", long: longs("arg-file= delimiter= eof[=] replace[=] max-lines[=] max-args= max-procs= max-chars= process-slot-var= null open-tty interactive no-run-if-empty verbose exit show-limits help version")},
 		empty: "echo"},
 	"sudo": {opts: opts{withArg: "CDghpRrTtUu", flags: "AbEHKkLlnPSVvBN"}, hide: "-e-i-s", assigns: true},
 }
@@ -535,6 +573,22 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 		return nil, false
 	case "find":
 		return nil, s.find(rest)
+	case "jobs":
+		// jobs -x cmd args runs cmd, each %jobspec replaced by a
+		// process group id.
+		x := false
+		n, ok := getopt(rest, opts{flags: "lnprsx"}, func(opt string, _ arg) { x = x || opt == "-x" })
+		switch {
+		case !ok:
+			s.hidden()
+		case x && n < len(rest):
+			if rest[n].static && strings.HasPrefix(rest[n].text, "%") {
+				s.hidden() // the program is a number known at run time
+				return nil, false
+			}
+			return rest[n:], true
+		}
+		return nil, false
 	}
 	w, known := wrappers[name]
 	if !known {
@@ -561,6 +615,9 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 			switch opt {
 			case "-I", "--replace":
 				repl = val.text
+				if opt == "--replace" && repl == "" {
+					repl = "{}" // --replace alone
+				}
 				if !val.static {
 					hide = true
 				}
@@ -841,6 +898,10 @@ func hidesCode(name string, args []arg) bool {
 func (s *scan) find(args []arg) bool {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		if a.split {
+			s.hidden() // several words, one of them may be -exec
+			return false
+		}
 		if !a.static {
 			if i > 0 && args[i-1].static && findValue[args[i-1].text] {
 				continue // the value of a test such as -name
@@ -860,6 +921,14 @@ func (s *scan) find(args []arg) bool {
 			cmd := args[i+1 : end]
 			if len(cmd) == 0 {
 				return false
+			}
+			for _, w := range cmd {
+				if !w.static && (w.split || w.lead == 0 || w.lead == ';' || w.lead == '+') {
+					// find ends the command at a word ";" (or "+"), which
+					// an expansion may be: -exec echo "$x" -exec cmd \;.
+					s.hidden()
+					return false
+				}
 			}
 			if !cmd[0].static || strings.Contains(cmd[0].text, "{}") {
 				s.hidden()

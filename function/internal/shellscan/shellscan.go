@@ -57,6 +57,11 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	if len(f.Stmts) == 0 {
 		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it has nothing to run")
 	}
+	if strings.IndexByte(command, '`') >= 0 {
+		if err := backquotesAgree(command, f); err != nil {
+			return hpcgate.Analysis{}, err
+		}
+	}
 	canonical, g, err := an.canonicalize(command, f)
 	if err != nil {
 		return hpcgate.Analysis{}, err
@@ -91,6 +96,35 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	}
 	slices.Sort(a.Features)
 	return a, nil
+}
+
+// backquotesAgree refuses a `…` substitution that bash ends elsewhere
+// than the parser. Bash ends it at the first backquote no backslash
+// escapes, inside quotes and here-document bodies too (`echo 'a`; cmd;
+// `'` runs cmd); the parser reads the quotes, and the canonical form,
+// printed as $(…), would mean something else than the command.
+func backquotesAgree(command string, f *syntax.File) error {
+	var err error
+	syntax.Walk(f, func(n syntax.Node) bool {
+		cs, ok := n.(*syntax.CmdSubst)
+		if err != nil || !ok || !cs.Backquotes {
+			return err == nil
+		}
+		from, to := int(cs.Left.Offset())+1, int(cs.Right.Offset())
+		end := from
+		for end < len(command) && command[end] != '`' {
+			if command[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end != to {
+			err = invalid(cs.Left, "bash ends this `…` substitution at the first unescaped backquote, inside quotes too; use $(…)")
+		}
+		// Nested substitutions are read again from the text bash unescapes.
+		return false
+	})
+	return err
 }
 
 // release returns an to the pool with its buffers, unless they grew large.

@@ -278,15 +278,15 @@ var analyses = map[string]fact{
 	// GNU xargs's --eof, --replace and --max-lines take an OPTIONAL
 	// argument (only as --opt=VALUE); the analysis takes the next word as
 	// their value and reports the word after it as the program: env
-	// --default-signal touch hit runs touch, the analysis lists hit.
-	"attack4 env default-signal": {cmd: "env --default-signal touch hit", programs: l(dyn, "env")},
-	"attack4 env ignore-signal":  {cmd: "env --ignore-signal touch hit", programs: l(dyn, "env")},
-	"attack4 env block-signal":   {cmd: "env --block-signal touch hit", programs: l(dyn, "env")},
-	"attack4 env abbreviated":    {cmd: "env --default touch hit", programs: l(dyn, "env")},
-	"attack4 xargs eof":          {cmd: "xargs --eof touch hit", programs: l(dyn, "xargs")},
+	// --default-signal touch hit runs touch; the analysis listed hit.
+	"attack4 env default-signal": {cmd: "env --default-signal touch hit", programs: l("env", "touch")},
+	"attack4 env ignore-signal":  {cmd: "env --ignore-signal touch hit", programs: l("env", "touch")},
+	"attack4 env block-signal":   {cmd: "env --block-signal touch hit", programs: l("env", "touch")},
+	"attack4 env abbreviated":    {cmd: "env --default touch hit", programs: l("env", "touch")},
+	"attack4 xargs eof":          {cmd: "xargs --eof touch hit", programs: l("touch", "xargs")},
 	"attack4 xargs replace":      {cmd: "xargs --replace touch hit", programs: l(dyn, "xargs")},
-	"attack4 xargs max-lines":    {cmd: "xargs --max-lines touch hit", programs: l(dyn, "xargs")},
-	"attack4 nested optional":    {cmd: "timeout 5 env --block-signal touch hit", programs: l(dyn, "env", "timeout")},
+	"attack4 xargs max-lines":    {cmd: "xargs --max-lines touch hit", programs: l("touch", "xargs")},
+	"attack4 nested optional":    {cmd: "timeout 5 env --block-signal touch hit", programs: l("env", "timeout", "touch")},
 	// attack4 (oracle-blind): a quoted "$@" or "${a[@]}" is several words
 	// or none, as an option value of a wrapper or a find test value.
 	"attack4 env unset quoted at":   {cmd: "set -- x touch; env -u \"$@\" hit", programs: l(dyn, "env", "set")},
@@ -296,8 +296,13 @@ var analyses = map[string]fact{
 	"attack4 find prefix quoted at": {cmd: "set -- a -exec touch hit ';'; find . \"x$@\"", programs: l(dyn, "find", "set")},
 	// attack4 (oracle-blind): a word inside an -exec command that expands
 	// to several words may be the ; that ends it and a second -exec.
-	"attack4 find exec split terminator": {cmd: "x='; -exec touch hit'; find . -exec echo $x \\;", programs: l(dyn, "echo", "find")},
-	"attack4 find exec brace terminator": {cmd: "find . -exec echo {\\;,-exec} touch hit \\;", programs: l(dyn, "echo", "find")},
+	"attack4 find exec split terminator": {cmd: "x='; -exec touch hit'; find . -exec echo $x \\;", programs: l(dyn, "find")},
+	"attack4 find exec brace terminator": {cmd: "find . -exec echo {\\;,-exec} touch hit \\;", programs: l(dyn, "find")},
+	"find exec quoted terminator":        {cmd: "x=';'; find . -exec echo \"$x\" -exec touch hit \\;", programs: l(dyn, "find")},
+	"find exec plain":                    {cmd: "find . -name '*.log' -exec gzip -9 {} +", programs: l("find", "gzip")},
+	"jobs -x":                            {cmd: "jobs -x touch hit", programs: l("jobs", "touch")},
+	"jobs -x jobspec":                    {cmd: "sleep 1 & jobs -x %1", programs: l(dyn, "jobs", "sleep")},
+	"jobs":                               {cmd: "jobs -l", programs: l("jobs")},
 }
 
 // tableCommands returns every command of the tables, for the fuzz seeds.
@@ -400,7 +405,7 @@ var rejections = map[string]struct{ cmd, msg string }{
 	// first unescaped ` before it parses it); the parser reads '…' across
 	// it. The input runs touch, the canonical form $(echo 'a`; …`') runs
 	// echo alone.
-	"attack4 single quote across backquote":      {"echo `echo 'a`; touch hit; `'`", "invalid command"},
+	"attack4 single quote across backquote":      {"echo `echo 'a`; touch hit; `'`", "1:6: bash ends this `…` substitution at the first unescaped backquote"},
 	"attack4 escaped backslash then backquote":   {"echo `echo '\\\\`; touch hit; `'`", "invalid command"},
 	"attack4 quoted heredoc body with backquote": {"x=`cat <<'E'\n`;touch hit;`\nE\n`", "invalid command"},
 	"attack4 canonical runs what input does not": {"echo `echo '\\\\`'; touch hit; '`'`", "invalid command"},

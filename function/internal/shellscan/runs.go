@@ -276,8 +276,8 @@ func (s *scan) nameArg(a arg) {
 
 // opts describes the options of a program or builtin, getopt style.
 type opts struct {
-	withArg string          // short options that take an argument
-	flags   string          // short options that take none
+	withArg string               // short options that take an argument
+	flags   string               // short options that take none
 	long    map[string]valueNeed // long options and their values
 }
 

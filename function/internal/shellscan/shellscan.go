@@ -304,10 +304,7 @@ func validate(command string) error {
 		if why := forbidden(r); why != "" {
 			return charError(line, col, i, "%s U+%04X is not allowed", why, r)
 		}
-		if next := i + size; next < len(command) && (command[next] == '\\' || command[next] == '`') {
-			// In a double-byte locale (GBK, Big5, Shift_JIS) bash may read
-			// the last byte of the character and the \ or ` as one
-			// character: "€\"; cmd #" then runs cmd.
+		if next := i + size; swallowed(command, next) {
 			return charError(line, col, i, "%q right after the non-ASCII character U+%04X reads differently in double-byte locales (GBK, Big5, Shift_JIS); put a space or a quote between them", command[next], r)
 		}
 		if r == '\n' {
@@ -322,6 +319,29 @@ func validate(command string) error {
 		return lengthError(n)
 	}
 	return nil
+}
+
+// swallowed reports whether the byte at i, right after a non-ASCII
+// character, may change how bash reads the command if a double-byte
+// locale (GBK, Big5, Shift_JIS) reads it as the last byte of that
+// character: a backquote, or a backslash that escapes something other
+// than a letter, a digit or _ ("€\"; cmd #" runs cmd; "完成\n" is the
+// same either way).
+func swallowed(command string, i int) bool {
+	if i >= len(command) {
+		return false
+	}
+	switch command[i] {
+	case '`':
+		return true
+	case '\\':
+		if i+1 >= len(command) {
+			return true
+		}
+		c := command[i+1]
+		return !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80)
+	}
+	return false
 }
 
 // forbidden names the class of a character no command may contain, or

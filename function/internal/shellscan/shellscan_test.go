@@ -392,6 +392,8 @@ var rejections = map[string]struct{ cmd, msg string }{
 	"extglob function name":          {"shopt -s extglob\nx?() touch hit", `function name "x?" ends in an extended-glob operator`},
 	"double-byte backslash":          {"echo \"€\\\"; touch hit #\"", `'\\' right after the non-ASCII character U+20AC`},
 	"double-byte backquote":          {"echo 数`x`", "'`' right after the non-ASCII character U+6570"},
+	"double-byte line continuation":  {"echo 数\\\ntouch hit", `'\\' right after the non-ASCII character U+6570`},
+	"double-byte escaped separator":  {"echo 数\\;touch hit", `'\\' right after the non-ASCII character U+6570`},
 	"too deep arithmetic":            {"((" + deep("(", ")", "1", 300) + "))", "nesting deeper than"},
 	// attack4: the canonical form means something else than the input.
 	// Inside backquotes bash reads \\ as \ and ends the substitution at

@@ -230,7 +230,10 @@ func lists(programs []string, name, bin string) bool {
 			return false
 		}
 		p, n := filepath.Clean(p), filepath.Clean(name)
-		if strings.HasPrefix(p, "../") || p == ".." {
+		switch {
+		case p == ".":
+			return true // exec ./ runs the working directory itself
+		case strings.HasPrefix(p, "../") || p == "..":
 			return filepath.Base(n) == filepath.Base(p)
 		}
 		return strings.HasSuffix(n, "/"+p)
@@ -581,7 +584,7 @@ var attacks = []string{
 	"$'\\x2f'bin/true", "\\/bin/true", "\"/bin\"/true", "/bin/tr''ue", "/bin/tru[e]", "cd /bin; ./tru*",
 	"/bin/./true", "//bin/true", "exec -a x /bin/true", "cd /usr; bin/true", "<(/bin/true)", "command -p touch hit",
 	"/usr/bin/env touch hit", "/usr/bin/timeout 1 touch hit", "/bin/sh -c 'touch hit'", "exec X/", "exec ./x",
-	"cd /bin; exec ./true", "exec bin/../x", "cd /usr/bin; exec ../bin/true", "exec ../bin/true", "../bin/true",
+	"cd /bin; exec ./true", "exec bin/../x", "cd /usr/bin; exec ../bin/true", "exec ../bin/true", "../bin/true", "exec ./", "exec .//.",
 	// attack3: posix mode, turned on at run time, changes how bash parses
 	// later lines: time followed by a word starting with - is the time
 	// program, not the keyword (POSIX interp 267).

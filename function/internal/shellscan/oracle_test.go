@@ -172,7 +172,10 @@ func (o *oracle) run(t testing.TB, command string) ran {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if o.asUser {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 65534, Gid: 65534}
-		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+		// In a PID namespace of its own, whatever the run leaves behind
+		// (a real timeout or setsid leaves bash's process group) dies
+		// with strace, its first process.
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET | syscall.CLONE_NEWPID
 	}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -195,5 +196,26 @@ func TestOracleSeesPaths(t *testing.T) {
 	// ~/x is the path bash expands it to; the analysis must list that.
 	if got := o.run(t, "~/x").names(); len(got) != 1 || !strings.HasSuffix(got[0], "/work/x") {
 		t.Errorf("bash -c '~/x' started %q, want its home's x", got)
+	}
+}
+
+// TestOracleLeavesNothing makes sure no process of a run outlives it:
+// real wrappers (setsid, timeout) leave bash's process group, and a run
+// left behind by the thousand could exhaust the machine's processes.
+func TestOracleLeavesNothing(t *testing.T) {
+	o := newOracle(t)
+	if !o.asUser {
+		t.Skip("only a run as nobody has a PID namespace of its own (needs root)")
+	}
+	o.run(t, "setsid -f /bin/sleep 97; timeout 99 /bin/sleep 98 & (/bin/sleep 96 &); nohup /bin/sleep 95 &")
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if c := strings.ReplaceAll(string(b), "\x00", " "); strings.HasPrefix(c, "/bin/sleep 9") {
+			t.Errorf("%s outlived its run: %s", filepath.Dir(p), c)
+		}
 	}
 }

@@ -677,6 +677,21 @@ var attacks = []string{
 	"set -- x 'a[$(touch hit)]'; read -p \"$@\" <<< 1",
 	"set -- '' 'a[$(touch hit)]'; read -t 1 -d \"$@\" <<< 1",
 	"a=(-v 'a[$(touch hit)]'); [ \"${a[@]}\" ]",
+	// attack5: find run by its path is find: program() unwraps find only
+	// when the word is exactly "find" (wrappers are matched by base name,
+	// find is not in that table).
+	"/usr/bin/find . -maxdepth 0 -exec touch hit \\;",
+	"cd /; /usr/bin/find /dev/null -execdir touch hit {} +",
+	// attack5: taskset -p MASK PID runs a program when PID parses as 0:
+	// util-linux execs argv[optind+1], the PID word itself ("0", "00",
+	// " 0"); the wrappers table says -p never runs one (noRun).
+	"taskset -p 1 0",
+	"taskset -p 1 00",
+	"taskset -p 1 ' 0'",
+	"taskset -ap 1 0",
+	"taskset --pid 1 0",
+	"taskset -cp 0 0",
+	"taskset -p -- 1 0",
 }
 
 // benign are commands researchers run; the analysis must list their

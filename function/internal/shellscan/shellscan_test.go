@@ -411,6 +411,23 @@ var rejections = map[string]struct{ cmd, msg string }{
 	"attack4 escaped backslash then backquote":   {"echo `echo '\\\\`; touch hit; `'`", "invalid command"},
 	"attack4 quoted heredoc body with backquote": {"x=`cat <<'E'\n`;touch hit;`\nE\n`", "invalid command"},
 	"attack4 canonical runs what input does not": {"echo `echo '\\\\`'; touch hit; '`'`", "invalid command"},
+	// attack5: a `…` nested in `…` (written \`…\`) is read again by bash
+	// from the unescaped text, where it ends at the first backquote, inside
+	// quotes too; backquotesAgree checks only the outermost substitution.
+	// The input runs touch; the canonical form $(echo $(echo 'a`; touch
+	// hit; `')) runs echo alone.
+	"attack5 nested backquote across single quote": {"echo `echo \\`echo 'a\\`; touch hit; \\`'\\``", "invalid command"},
+	// attack5: the parser reads a backslash at the end of a comment as a
+	// line continuation that joins the word before the comment to the
+	// next line; bash ends the comment at the newline. The input runs
+	// echo, then touch; the canonical form "echo a \⏎ touch hit # x\"
+	// runs echo alone, and "x=1touch hit" runs hit, not touch.
+	"attack5 comment ending in backslash":           {"echo a # x\\\ntouch hit", "invalid command"},
+	"attack5 comment backslash joins words":         {"x=1 # x\\\ntouch hit", "invalid command"},
+	"attack5 comment backslash joins redirect":      {"echo a >f # x\\\ntouch hit", "invalid command"},
+	"attack5 comment backslash then pipe":           {"echo a # x\\\n| touch hit", "invalid command"},
+	"attack5 comment backslash in cmdsubst":         {"echo $(echo a # x\\\ntouch hit\n)", "invalid command"},
+	"attack5 empty comment ending in backslash":     {"echo a #\\\ntouch hit", "invalid command"},
 }
 
 func TestAnalyzeRejects(t *testing.T) {

@@ -692,6 +692,20 @@ var attacks = []string{
 	"taskset --pid 1 0",
 	"taskset -cp 0 0",
 	"taskset -p -- 1 0",
+	// attack5: chrt -p PRIO PID likewise execs the PID word when it is 0.
+	"chrt -o -p 0 0",
+	"chrt -op 0 0",
+	"chrt -b -p 0 0",
+	"chrt -v -i -p 0 0",
+	// attack5: a test's value that spells an action (-name -exec) is a
+	// value to find; find() takes any static -exec for an action, reads
+	// the command up to ; from there and misses the real -exec after it
+	// (here it lists -o or -exec as the program).
+	"find . -maxdepth 0 -name -exec -o -exec touch hit \\;",
+	"find . -maxdepth 0 -path -ok -o -exec touch hit \\;",
+	"find . -maxdepth 0 -printf -exec -exec touch hit \\;",
+	"find . -maxdepth 0 -fprintf /dev/null -exec -exec touch hit \\;",
+	"find . -maxdepth 0 -iname -execdir -o -execdir touch hit \\;",
 }
 
 // benign are commands researchers run; the analysis must list their

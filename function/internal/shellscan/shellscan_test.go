@@ -303,6 +303,17 @@ var analyses = map[string]fact{
 	"jobs -x":                            {cmd: "jobs -x touch hit", programs: l("jobs", "touch")},
 	"jobs -x jobspec":                    {cmd: "sleep 1 & jobs -x %1", programs: l(dyn, "jobs", "sleep")},
 	"jobs":                               {cmd: "jobs -l", programs: l("jobs")},
+	// attack5 (oracle-blind: it needs a shared object whose constructor
+	// runs a program): bash 5.2's enable NAME, when NAME is no builtin,
+	// does what enable -f NAME NAME does and dlopen()s NAME (a path, or a
+	// name searched on BASH_LOADABLES_PATH and the library path). The
+	// constructor runs before bash finds no NAME_struct: enable
+	// /tmp/x.so runs what x.so's constructor runs. hidesCode looks only
+	// for -f.
+	"attack5 enable loads a path":   {cmd: "enable /tmp/x.so", programs: l(dyn, "enable")},
+	"attack5 enable loads relative": {cmd: "enable ./x.so", programs: l(dyn, "enable")},
+	"attack5 enable special loads":  {cmd: "enable -s ./x.so", programs: l(dyn, "enable")},
+	"attack5 builtin enable loads":  {cmd: "builtin enable ./x.so", programs: l(dyn, "builtin", "enable")},
 }
 
 // tableCommands returns every command of the tables, for the fuzz seeds.
@@ -422,12 +433,12 @@ var rejections = map[string]struct{ cmd, msg string }{
 	// next line; bash ends the comment at the newline. The input runs
 	// echo, then touch; the canonical form "echo a \⏎ touch hit # x\"
 	// runs echo alone, and "x=1touch hit" runs hit, not touch.
-	"attack5 comment ending in backslash":           {"echo a # x\\\ntouch hit", "invalid command"},
-	"attack5 comment backslash joins words":         {"x=1 # x\\\ntouch hit", "invalid command"},
-	"attack5 comment backslash joins redirect":      {"echo a >f # x\\\ntouch hit", "invalid command"},
-	"attack5 comment backslash then pipe":           {"echo a # x\\\n| touch hit", "invalid command"},
-	"attack5 comment backslash in cmdsubst":         {"echo $(echo a # x\\\ntouch hit\n)", "invalid command"},
-	"attack5 empty comment ending in backslash":     {"echo a #\\\ntouch hit", "invalid command"},
+	"attack5 comment ending in backslash":       {"echo a # x\\\ntouch hit", "invalid command"},
+	"attack5 comment backslash joins words":     {"x=1 # x\\\ntouch hit", "invalid command"},
+	"attack5 comment backslash joins redirect":  {"echo a >f # x\\\ntouch hit", "invalid command"},
+	"attack5 comment backslash then pipe":       {"echo a # x\\\n| touch hit", "invalid command"},
+	"attack5 comment backslash in cmdsubst":     {"echo $(echo a # x\\\ntouch hit\n)", "invalid command"},
+	"attack5 empty comment ending in backslash": {"echo a #\\\ntouch hit", "invalid command"},
 }
 
 func TestAnalyzeRejects(t *testing.T) {

@@ -706,6 +706,17 @@ var attacks = []string{
 	"find . -maxdepth 0 -printf -exec -exec touch hit \\;",
 	"find . -maxdepth 0 -fprintf /dev/null -exec -exec touch hit \\;",
 	"find . -maxdepth 0 -iname -execdir -o -execdir touch hit \\;",
+	// attack5: trap takes a first operand for a signal (and resets it)
+	// only when it is all digits and a valid signal number; else it is
+	// the action. program() takes any isNumber word (0x1, 1touch, 065,
+	// 99, 7z) for a signal: bash runs it as a command at exit.
+	"trap 99 EXIT",
+	"trap 065 EXIT",
+	"trap 0x1 EXIT",
+	"trap 7z EXIT",
+	"trap 1touch EXIT",
+	"trap 2#1 EXIT",
+	"trap -- 99 EXIT INT",
 }
 
 // benign are commands researchers run; the analysis must list their

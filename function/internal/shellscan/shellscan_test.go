@@ -314,6 +314,13 @@ var analyses = map[string]fact{
 	"attack5 enable loads relative": {cmd: "enable ./x.so", programs: l(dyn, "enable")},
 	"attack5 enable special loads":  {cmd: "enable -s ./x.so", programs: l(dyn, "enable")},
 	"attack5 builtin enable loads":  {cmd: "builtin enable ./x.so", programs: l(dyn, "builtin", "enable")},
+	// attack5 (oracle-blind, code rather than a program): GNU stdbuf
+	// looks for libstdbuf.so first in the directory of its argv[0] when
+	// that holds a slash, and puts it in LD_PRELOAD of the program it
+	// runs. exec -a /dir/stdbuf stdbuf -oL true loads /dir/libstdbuf.so
+	// into true: an LD_PRELOAD no assignment shows (the Baseline denies
+	// LD_* assignments).
+	"attack5 stdbuf argv0 preload": {cmd: "exec -a /tmp/x/stdbuf stdbuf -oL true", programs: l(dyn, "exec", "stdbuf", "true")},
 }
 
 // tableCommands returns every command of the tables, for the fuzz seeds.

@@ -734,7 +734,7 @@ var benign = []string{
 	"x=`date +%F`; echo \"`hostname` $x\" `echo \\`whoami\\``", "x=`date '+%F %T'`", "IFS=, read -r a b <<< 'x,y'; echo $?",
 	"export LANG=en_US.UTF-8 LC_ALL=C; sort -u jobs.txt", `srun -n 4 ./solver "$@"`, "find . -name '*.tmp' -exec rm -f {} +",
 	"xargs -0 -n 1 gzip < list", "cat <<\\EOF\nraw $x\nEOF", `cat <<"EOF"` + "\nraw $x\nEOF", "jobs -l",
-	"echo -e \"任务完成\\n\"", "printf '结果: %s\\n' done", "echo 数据\\_x",
+	"cat <<-EOF\n\tjob $SLURM_JOB_ID on $(hostname)\n\tEOF", "x=1 # a comment\necho $x", "echo -e \"任务完成\\n\"", "printf '结果: %s\\n' done", "echo 数据\\_x",
 }
 
 func TestBenignCommandsAreKnown(t *testing.T) {

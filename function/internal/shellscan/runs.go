@@ -2,6 +2,7 @@ package shellscan
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -384,8 +385,12 @@ const (
 // arguments.
 type wrapper struct {
 	opts
-	skip    int    // operands before the program (timeout's duration)
-	noRun   string // options after which no program is run (-p of taskset)
+	skip  int    // operands before the program (timeout's duration)
+	noRun string // options after which no program is run (-m of chrt)
+	// pid names options after which the last operand is a process id and
+	// no program runs, unless that id is 0: then taskset and chrt run
+	// the program that word names (taskset -p 1 0 runs 0).
+	pid     string
 	hide    string // options that run code the analyser cannot see
 	assigns bool   // NAME=VALUE operands before the program (env, sudo)
 	empty   string // what runs when no program is given ("" nothing)
@@ -430,8 +435,8 @@ var wrappers = map[string]wrapper{
 	"setsid":  {opts: opts{flags: "cfw", long: longs("ctty fork wait help version")}},
 	"ionice":  {opts: opts{withArg: "cnp", flags: "tP", long: longs("class= classdata= pid= ignore help version")}, noRun: "-p--pid-P"},
 	"time":    {opts: opts{withArg: "fo", flags: "apqv", long: longs("format= output= append portability quiet verbose help version")}},
-	"chrt":    {opts: opts{withArg: "TPD", flags: "abdefimopRrv", long: longs("all-tasks batch deadline fifo idle max other pid rr reset-on-fork verbose sched-runtime= sched-period= sched-deadline= help version")}, skip: 1, noRun: "-p--pid-m--max"},
-	"taskset": {opts: opts{flags: "acp", long: longs("all-tasks cpu-list pid help version")}, skip: 1, noRun: "-p--pid"},
+	"chrt":    {opts: opts{withArg: "TPD", flags: "abdefimopRrv", long: longs("all-tasks batch deadline fifo idle max other pid rr reset-on-fork verbose sched-runtime= sched-period= sched-deadline= help version")}, skip: 1, noRun: "-m--max", pid: "-p--pid"},
+	"taskset": {opts: opts{flags: "acp", long: longs("all-tasks cpu-list pid help version")}, skip: 1, pid: "-p--pid"},
 	"xargs": {opts: opts{withArg: "adEILnPs", flags: "0oprtx", long: longs("arg-file= delimiter= eof[=] replace[=] max-lines[=] max-args= max-procs= max-chars= process-slot-var= null open-tty interactive no-run-if-empty verbose exit show-limits help version")},
 		empty: "echo"},
 	"sudo": {opts: opts{withArg: "CDghpRrTtUu", flags: "AbEHKkLlnPSVvBN"}, hide: "-e-i-s", assigns: true},
@@ -541,7 +546,7 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 			s.hidden()
 		} else if ops := rest[n:]; slices.ContainsFunc(ops, func(a arg) bool { return a.split }) {
 			s.hidden() // {'cmd',EXIT} or $x may be an action and a signal
-		} else if len(ops) > 1 && !(ops[0].static && (ops[0].text == "" || ops[0].text == "-" || isNumber(ops[0].text))) {
+		} else if len(ops) > 1 && !(ops[0].static && (ops[0].text == "" || ops[0].text == "-" || signalNumber(ops[0].text))) {
 			s.hidden() // the action runs as code
 		}
 		return nil, false
@@ -590,6 +595,9 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 		}
 		return nil, false
 	}
+	if base(name) == "find" {
+		return nil, s.find(rest) // /usr/bin/find
+	}
 	w, known := wrappers[name]
 	if !known {
 		// Programs run by path too (/usr/bin/timeout), builtins not.
@@ -602,13 +610,21 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 			}
 		}
 	}
-	run, hide := true, false
+	run, hide, pid := true, false, false
 	var repl string
 	n, ok := getopt(rest, w.opts, func(opt string, val arg) {
 		if w.noRun != "" && strings.Contains(w.noRun, opt) && nextIsDash(w.noRun, opt) {
 			run = false
 		}
+		if w.pid != "" && strings.Contains(w.pid, opt) && nextIsDash(w.pid, opt) {
+			pid = true
+		}
 		if w.hide != "" && strings.Contains(w.hide, opt) && nextIsDash(w.hide, opt) {
+			hide = true
+		}
+		if opt == "-a" && name == "exec" && (!val.static || strings.Contains(val.text, "/")) {
+			// Programs find files beside their argv[0] (stdbuf its
+			// libstdbuf.so, which it preloads into the program it runs).
 			hide = true
 		}
 		if name == "xargs" || base(name) == "xargs" {
@@ -629,6 +645,13 @@ func (s *scan) program(args []arg) (inner []arg, ok bool) {
 		return nil, false
 	}
 	if !run {
+		return nil, false
+	}
+	if pid {
+		if ops := rest[n:]; len(ops) >= 1 && len(ops) <= w.skip+1 && nonzeroID(ops[len(ops)-1]) {
+			return nil, false
+		}
+		s.hidden()
 		return nil, false
 	}
 	rest = rest[n:]
@@ -882,19 +905,61 @@ func hidesCode(name string, args []arg) bool {
 	if name == "bind" && len(args) > 0 {
 		return true // bind reads key bindings that may run commands
 	}
+	options := true
 	for _, a := range args {
 		if !a.static {
 			return true
 		}
-		if len(a.text) > 1 && a.text[0] == '-' && !strings.HasPrefix(a.text, "--") && strings.ContainsAny(a.text[1:], bad) {
+		if options && len(a.text) > 1 && a.text[0] == '-' {
+			if a.text == "--" {
+				options = false
+			} else if strings.ContainsAny(a.text[1:], bad) {
+				return true
+			}
+			continue
+		}
+		options = false
+		if name == "enable" && !bashBuiltins[a.text] {
+			// enable NAME loads NAME as a shared object when it is no
+			// builtin, and its constructors run.
 			return true
 		}
 	}
 	return false
 }
 
+// bashBuiltins are the builtins of bash 5.2 (enable -a).
+var bashBuiltins = func() map[string]bool {
+	m := map[string]bool{}
+	for b := range strings.FieldsSeq(`. : [ alias bg bind break builtin caller cd command compgen complete compopt
+		continue declare dirs disown echo enable eval exec exit export false fc fg getopts hash help history
+		jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return set shift
+		shopt source suspend test times trap true type typeset ulimit umask unalias unset wait`) {
+		m[b] = true
+	}
+	return m
+}()
+
+// signalNumber reports whether text is a signal trap reads as a number,
+// so that trap text SIG resets, not sets, an action: decimal digits
+// below NSIG (65). trap 99 EXIT runs the program 99 at exit.
+func signalNumber(text string) bool {
+	if text == "" || strings.Trim(text, "0123456789") != "" {
+		return false
+	}
+	n, err := strconv.Atoi(text)
+	return err == nil && n < 65
+}
+
+// nonzeroID reports whether a is a process id other than 0, written in
+// decimal digits alone.
+func nonzeroID(a arg) bool {
+	return a.static && a.text != "" && strings.Trim(a.text, "0123456789") == "" && strings.Trim(a.text, "0") != ""
+}
+
 // find reports the programs of -exec, -execdir, -ok and -okdir; a word
-// that expands at run time may be such an action, or a program.
+// that expands at run time may be such an action, or a program. The
+// values of tests are skipped whatever they say: -name -exec is a test.
 func (s *scan) find(args []arg) bool {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -903,14 +968,21 @@ func (s *scan) find(args []arg) bool {
 			return false
 		}
 		if !a.static {
-			if i > 0 && args[i-1].static && findValue[args[i-1].text] {
-				continue // the value of a test such as -name
-			}
 			if a.lead != 0 && a.lead != '-' && a.lead != '(' && a.lead != '!' && a.lead != ')' && a.lead != ',' {
 				continue
 			}
 			s.hidden()
 			return false
+		}
+		if n := findValues(a.text); n > 0 {
+			for j := i + 1; j <= i+n && j < len(args); j++ {
+				if args[j].split {
+					s.hidden()
+					return false
+				}
+			}
+			i += n
+			continue
 		}
 		switch a.text {
 		case "-exec", "-execdir", "-ok", "-okdir":
@@ -942,12 +1014,26 @@ func (s *scan) find(args []arg) bool {
 	return false
 }
 
-// findValue are find's tests and options that take a value.
+// findValues returns how many values find's test or option t takes.
+func findValues(t string) int {
+	switch {
+	case findValue[t]:
+		return 1
+	case t == "-fprintf":
+		return 2
+	case strings.HasPrefix(t, "-newer") && len(t) == len("-newerXY"):
+		return 1 // -newermt DATE and the rest of the family
+	}
+	return 0
+}
+
+// findValue are find's tests, options and actions that take one value.
 var findValue = map[string]bool{
 	"-name": true, "-iname": true, "-path": true, "-ipath": true, "-wholename": true, "-iwholename": true,
 	"-regex": true, "-iregex": true, "-lname": true, "-ilname": true, "-newer": true, "-anewer": true, "-cnewer": true,
 	"-type": true, "-xtype": true, "-user": true, "-group": true, "-uid": true, "-gid": true, "-size": true,
 	"-perm": true, "-mtime": true, "-atime": true, "-ctime": true, "-mmin": true, "-amin": true, "-cmin": true,
 	"-maxdepth": true, "-mindepth": true, "-links": true, "-inum": true, "-samefile": true, "-fstype": true,
-	"-printf": true, "-fprint": true, "-fprintf": true, "-fprint0": true, "-fls": true, "-used": true, "-context": true,
+	"-printf": true, "-fprint": true, "-fprint0": true, "-fls": true, "-used": true, "-context": true,
+	"-regextype": true, "-files0-from": true, "-D": true,
 }

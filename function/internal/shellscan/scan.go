@@ -675,6 +675,17 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 				// a quote in one) across it and ends the body later.
 				s.fail(r.Hdoc.Pos(), "a line of the here-document body equals its delimiter %q inside a substitution: bash ends the body there", text)
 			}
+			if r.Op == syntax.DashHdoc && !quotedDelim(r.Word) {
+				for _, p := range r.Hdoc.Parts {
+					if _, lit := p.(*syntax.Lit); !lit && strings.Contains(s.source(p), "\n") {
+						// Bash strips the leading tabs of every line of a
+						// <<- body before it expands it, inside $(…) and
+						// "…" too; the parser keeps them there.
+						s.fail(p.Pos(), "an expansion across lines in a <<- here-document: bash strips the leading tabs of its lines too; use << or keep the expansion on one line")
+						break
+					}
+				}
+			}
 			s.delimiter(r)
 			s.heredoc(r.Hdoc)
 		}

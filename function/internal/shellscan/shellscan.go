@@ -1,6 +1,7 @@
 package shellscan
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -57,8 +58,8 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	if len(f.Stmts) == 0 {
 		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it has nothing to run")
 	}
-	if strings.IndexByte(command, '`') >= 0 {
-		if err := backquotesAgree(command, f); err != nil {
+	if strings.ContainsAny(command, "`#") {
+		if err := readsAsBash(command, f, 0); err != nil {
 			return hpcgate.Analysis{}, err
 		}
 	}
@@ -98,34 +99,97 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	return a, nil
 }
 
-// backquotesAgree refuses a `…` substitution that bash ends elsewhere
-// than the parser. Bash ends it at the first backquote no backslash
-// escapes, inside quotes and here-document bodies too (`echo 'a`; cmd;
-// `'` runs cmd); the parser reads the quotes, and the canonical form,
-// printed as $(…), would mean something else than the command.
-func backquotesAgree(command string, f *syntax.File) error {
+// readsAsBash refuses a command whose text bash reads otherwise than the
+// parser, where the canonical form printed from the parser's tree would
+// mean something else than the command:
+//
+//   - a `…` substitution that bash ends elsewhere: bash ends it at the
+//     first backquote no backslash escapes, inside quotes and here-document
+//     bodies too (`echo 'a`; cmd; `'` runs cmd), then reads the text
+//     between again, with \$ \` \\ unescaped, for the substitutions nested
+//     in it;
+//   - a comment that ends in a backslash, which the parser joins to the
+//     next line and bash does not (x=1 # x\⏎cmd runs cmd).
+func readsAsBash(command string, f *syntax.File, depth int) error {
 	var err error
+	inBackquotes := 0
+	var open []bool // per node walked: a backquote substitution
 	syntax.Walk(f, func(n syntax.Node) bool {
-		cs, ok := n.(*syntax.CmdSubst)
-		if err != nil || !ok || !cs.Backquotes {
-			return err == nil
-		}
-		from, to := int(cs.Left.Offset())+1, int(cs.Right.Offset())
-		end := from
-		for end < len(command) && command[end] != '`' {
-			if command[end] == '\\' {
-				end++
+		if n == nil {
+			if open[len(open)-1] {
+				inBackquotes--
 			}
-			end++
+			open = open[:len(open)-1]
+			return true
 		}
-		if end != to {
-			err = invalid(cs.Left, "bash ends this `…` substitution at the first unescaped backquote, inside quotes too; use $(…)")
+		if err != nil {
+			return false
 		}
-		// Nested substitutions are read again from the text bash unescapes.
-		return false
+		bq := false
+		switch n := n.(type) {
+		case *syntax.Comment:
+			// The parser has already joined the lines: look at the text.
+			line, _, _ := strings.Cut(command[n.Hash.Offset():], "\n")
+			if strings.HasSuffix(line, "\\") {
+				err = invalid(n.Hash, "a comment that ends in a backslash: bash ends it at the line, the parser joins the next line to it; remove the backslash")
+			}
+		case *syntax.CmdSubst:
+			if !n.Backquotes {
+				break
+			}
+			bq = true
+			if inBackquotes == 0 {
+				err = backquoteEnds(command, n, depth)
+			}
+		}
+		open = append(open, bq)
+		if bq {
+			inBackquotes++
+		}
+		return err == nil
 	})
 	return err
 }
+
+// backquoteEnds checks that bash ends the `…` substitution cs of command
+// where the parser does, and so the substitutions nested in it.
+func backquoteEnds(command string, cs *syntax.CmdSubst, depth int) error {
+	from, to := int(cs.Left.Offset())+1, int(cs.Right.Offset())
+	end := from
+	var inner []byte
+	for end < len(command) && command[end] != '`' {
+		c := command[end]
+		if c == '\\' && end+1 < len(command) {
+			end++
+			if n := command[end]; n != '$' && n != '`' && n != '\\' {
+				inner = append(inner, c)
+			}
+			c = command[end]
+		}
+		inner = append(inner, c)
+		end++
+	}
+	if end != to {
+		return invalid(cs.Left, "bash ends this `…` substitution at the first unescaped backquote, inside quotes too; use $(…)")
+	}
+	if bytes.IndexByte(inner, '`') < 0 {
+		return nil
+	}
+	if depth >= maxBackquotes {
+		return invalid(cs.Left, "backquotes nested deeper than %d levels; use $(…)", maxBackquotes)
+	}
+	g, err := syntax.NewParser(syntax.Variant(syntax.LangBash), syntax.KeepComments(true)).Parse(bytes.NewReader(inner), "")
+	if err != nil {
+		return invalid(cs.Left, "bash reads this `…` substitution as %q, which does not parse; use $(…)", inner)
+	}
+	if err := readsAsBash(string(inner), g, depth+1); err != nil {
+		return invalid(cs.Left, "in the `…` substitution here, as bash reads it again: %s", strings.TrimPrefix(err.(*hpcgate.Error).Message, "invalid command "))
+	}
+	return nil
+}
+
+// maxBackquotes bounds the nesting of `…` substitutions.
+const maxBackquotes = 8
 
 // release returns an to the pool with its buffers, unless they grew large.
 func (an *analyser) release() {

@@ -234,8 +234,8 @@ func lists(programs []string, name, bin string) bool {
 		}
 		p, n := filepath.Clean(p), filepath.Clean(name)
 		switch {
-		case p == ".":
-			return true // exec ./ runs the working directory itself
+		case strings.Trim(p, "./") == "":
+			return true // exec ./ or ../ runs a directory, of which the oracle knows no name
 		case strings.HasPrefix(p, "../") || p == "..":
 			return filepath.Base(n) == filepath.Base(p)
 		}
@@ -587,7 +587,7 @@ var attacks = []string{
 	"$'\\x2f'bin/true", "\\/bin/true", "\"/bin\"/true", "/bin/tr''ue", "/bin/tru[e]", "cd /bin; ./tru*",
 	"/bin/./true", "//bin/true", "exec -a x /bin/true", "cd /usr; bin/true", "<(/bin/true)", "command -p touch hit",
 	"/usr/bin/env touch hit", "/usr/bin/timeout 1 touch hit", "/bin/sh -c 'touch hit'", "exec X/", "exec ./x",
-	"cd /bin; exec ./true", "exec bin/../x", "cd /usr/bin; exec ../bin/true", "exec ../bin/true", "../bin/true", "exec ./", "exec .//.",
+	"cd /bin; exec ./true", "exec bin/../x", "cd /usr/bin; exec ../bin/true", "exec ../bin/true", "../bin/true", "exec ./", "exec .//.", "exec ../", "exec ../..",
 	// attack3: posix mode, turned on at run time, changes how bash parses
 	// later lines: time followed by a word starting with - is the time
 	// program, not the keyword (POSIX interp 267).

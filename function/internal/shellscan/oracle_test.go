@@ -717,6 +717,33 @@ var attacks = []string{
 	"trap 1touch EXIT",
 	"trap 2#1 EXIT",
 	"trap -- 99 EXIT INT",
+	// attack6: let is a builtin whose arguments bash expands like any
+	// command's, globs included; the parser reads them as arithmetic
+	// (2*3 is a product of constants). A file whose name matches the
+	// pattern becomes the expression, and its subscript runs a command.
+	": >'x=2+a[$(touch hit)]+3'; let x=2*3",
+	": >'2+a[$(touch hit)]+3'; let 2*3",
+	// attack6: bash reads quotes inside an extended glob pattern (and in
+	// [[ == ]] it reads the pattern whether extglob is on or not); the
+	// parser keeps the pattern as raw text up to the first ), so a quote
+	// that bash closes inside the pattern opens a string to the parser
+	// that hides the commands after it.
+	"[[ x == @(')') ]]; touch hit #' ]]",
+	"[[ x == +(a|')') ]]; touch hit #' ]]",
+	"[[ x == @(\"x)\") ]]; touch hit #\" ]]",
+	"shopt -s extglob\necho @(')') ; touch hit #'x",
+	"shopt -s extglob\necho +(\"x)\") ; touch hit #\"",
+	"shopt -s extglob\necho *(x|')') ; touch hit #'",
+	"shopt -s extglob\n[[ x == !(')') ]] ; touch hit #' ]]",
+	// attack6: find ends -exec/-execdir/-ok at a + only right after {};
+	// elsewhere + is an argument. find() ends the command at any +, so
+	// the wrapper sees no program and the word after it goes unlisted:
+	// env, nohup, setsid and xargs run the program +.
+	"find . -maxdepth 0 -exec env + \\;",
+	"find . -maxdepth 0 -exec nohup + touch hit \\;",
+	"find . -maxdepth 0 -exec env PATH=. + \\;",
+	"find . -maxdepth 0 -execdir setsid + \\;",
+	"find . -maxdepth 0 -exec xargs -a /dev/null + \\;",
 }
 
 // benign are commands researchers run; the analysis must list their

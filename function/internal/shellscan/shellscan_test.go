@@ -447,6 +447,33 @@ var rejections = map[string]struct{ cmd, msg string }{
 	"attack5 comment backslash then pipe":       {"echo a # x\\\n| touch hit", "invalid command"},
 	"attack5 comment backslash in cmdsubst":     {"echo $(echo a # x\\\ntouch hit\n)", "invalid command"},
 	"attack5 empty comment ending in backslash": {"echo a #\\\ntouch hit", "invalid command"},
+	// attack6: in a double-byte locale (GBK, Big5, Shift_JIS) the byte
+	// after a non-ASCII character may be the second byte of a character:
+	// a } there does not end ${…} for bash, which reads on to the next
+	// }, across what the parser took for a comment; bash then runs touch
+	// (seen under zh_CN.GBK, zh_TW.BIG5 and ja_JP.SJIS; the oracle runs
+	// C.UTF-8 and cannot see it). swallowed checks only \ and `.
+	"attack6 double-byte brace ends parameter expansion": {"echo ${x:-\u20ac} #}; touch hit", "invalid command"},
+	"attack6 double-byte brace in double quotes":         {"echo \"${x:-\u20ac}\" #\"}\"; touch hit", "invalid command"},
+	"attack6 double-byte brace shift_jis":                {"echo ${x:-\u4e01} #}; touch hit", "invalid command"},
+	"attack6 double-byte brace big5":                     {"echo ${x:-\u6570\u636e} #}; touch hit", "invalid command"},
+	// attack6: the canonical form means something else than the input.
+	// A here-document in `…` has no body inside the backquotes: bash runs
+	// the lines x and EOF as commands; the canonical $(cat <<EOF) takes
+	// them for the body.
+	"attack6 here-document in backquotes without body": {"echo `cat <<EOF`\nx\nEOF\ntouch hit", "invalid command"},
+	// attack6: bash drops the rest of a line after an expansion error
+	// (division by 0, bad substitution): the input never runs touch;
+	// the canonical form puts touch on a line of its own and runs it.
+	"attack6 expansion error drops the rest of the line": {"echo $((1/0)); touch hit", "invalid command"},
+	// attack6: a quoted here-document whose command line goes on across
+	// lines (a quote): the canonical form adds a line "\" to the body,
+	// which bash keeps (cat prints it).
+	"attack6 quoted here-document gains a backslash line": {"cat <<'EOF'; echo \"a\nb\"\nx\nEOF", "invalid command"},
+	// attack6: # right after the ) of a compound assignment is part of
+	// the word to bash (the input runs touch); the parser starts a comment
+	// there and the canonical form "a=(1) #x; touch hit" runs nothing.
+	"attack6 comment after compound assignment": {"a=(1)#x; touch hit", "invalid command"},
 }
 
 func TestAnalyzeRejects(t *testing.T) {

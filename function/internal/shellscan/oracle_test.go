@@ -744,6 +744,31 @@ var attacks = []string{
 	"find . -maxdepth 0 -exec env PATH=. + \\;",
 	"find . -maxdepth 0 -execdir setsid + \\;",
 	"find . -maxdepth 0 -exec xargs -a /dev/null + \\;",
+	// attack6: bash expands <(…) and >(…) in the word of an unquoted
+	// ${x:-word} (and -, +, =, ?, #, %, /, ^, , operators): it starts
+	// the process substitution; the parser keeps the text as a literal
+	// of the parameter expansion, so the walk never sees the command.
+	"echo ${x:-<(touch hit)}",
+	"echo ${x-<(touch hit)}",
+	"x=1; echo ${x:+>(touch hit)}",
+	"y=${x:-<(touch hit)}",
+	"echo ${x:=<(touch hit)}",
+	"echo ${x:?<(touch hit)}",
+	"echo ${x=a<(touch hit)}",
+	"echo ${x:-a>(touch hit)}",
+	"echo ${x:-\"a\"<(touch hit)}",
+	"echo ${x:-${y:-<(touch hit)}}",
+	"echo ${x[@]:-<(touch hit)}",
+	"echo ${@:-<(touch hit)}",
+	"x=a; echo ${x/a/<(touch hit)}",
+	"x=a; echo ${x//<(touch hit)/}",
+	"x=a; echo ${x#<(touch hit)}",
+	"x=a; echo ${x%%<(touch hit)}",
+	"x=a; echo ${x^<(touch hit)}",
+	"x=a; echo ${x,,<(touch hit)}",
+	"a=(${x:-<(touch hit)})",
+	"case ${x:-<(touch hit)} in *) ;; esac",
+	"[[ ${x:-<(touch hit)} ]]",
 }
 
 // benign are commands researchers run; the analysis must list their
@@ -762,6 +787,9 @@ var benign = []string{
 	"export LANG=en_US.UTF-8 LC_ALL=C; sort -u jobs.txt", `srun -n 4 ./solver "$@"`, "find . -name '*.tmp' -exec rm -f {} +",
 	"xargs -0 -n 1 gzip < list", "cat <<\\EOF\nraw $x\nEOF", `cat <<"EOF"` + "\nraw $x\nEOF", "jobs -l",
 	"cat <<-EOF\n\tjob $SLURM_JOB_ID on $(hostname)\n\tEOF", "x=1 # a comment\necho $x", "echo -e \"任务完成\\n\"", "printf '结果: %s\\n' done", "echo 数据\\_x",
+	// attack6: a quoted let expression of constants is <dynamic>, while
+	// the unquoted let n=4*8 (which bash globs) is not.
+	"let 'n = 4 * 8'",
 }
 
 func TestBenignCommandsAreKnown(t *testing.T) {

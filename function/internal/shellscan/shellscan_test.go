@@ -474,6 +474,15 @@ var rejections = map[string]struct{ cmd, msg string }{
 	// the word to bash (the input runs touch); the parser starts a comment
 	// there and the canonical form "a=(1) #x; touch hit" runs nothing.
 	"attack6 comment after compound assignment": {"a=(1)#x; touch hit", "invalid command"},
+	"attack6 comment after declare array":       {"declare a=(1)#x; touch hit", "invalid command"},
+	// attack6: <(…) right after other text in a here-string or a
+	// redirection target is part of that word to bash (cat reads the
+	// string "a/dev/fd/63"; echo fails to open a/dev/fd/63); the canonical
+	// form splits it off as an argument of its own ("cat <<<a <(…)"
+	// passes /dev/fd/63 to cat; "echo >a <(…)" writes to a).
+	"attack6 process substitution after here-string text": {"cat <<< a<(touch hit)", "invalid command"},
+	"attack6 process substitution after redirection text": {"echo >a<(touch hit)", "invalid command"},
+	"attack6 process substitution in array element":       {"a=([1]=<(touch hit))", "invalid command"},
 }
 
 func TestAnalyzeRejects(t *testing.T) {

@@ -769,6 +769,12 @@ var attacks = []string{
 	"a=(${x:-<(touch hit)})",
 	"case ${x:-<(touch hit)} in *) ;; esac",
 	"[[ ${x:-<(touch hit)} ]]",
+	"echo > ${x:-<(touch hit)}",
+	"cat <<< ${x:-<(touch hit)}",
+	"exec {fd}<${x:-<(touch hit)}",
+	"for i in ${x:-<(touch hit)}; do :; done",
+	"select i in ${x:-<(touch hit)}; do break; done </dev/null",
+	"echo ${x:-~<(touch hit)}",
 }
 
 // benign are commands researchers run; the analysis must list their

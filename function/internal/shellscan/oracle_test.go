@@ -257,8 +257,12 @@ func (o *oracle) check(t testing.TB, command string, a hpcgate.Analysis) {
 		return
 	}
 	r := o.run(t, a.Canonical)
+	pathSet := slices.Contains(a.AssignedVariables, "PATH")
 	for _, name := range append(r.execs, r.notFound...) {
-		if !lists(a.Programs, name, r.bin) {
+		// A program looked up on a PATH the command sets is the name the
+		// analysis lists; the assignment to PATH is reported (and the
+		// Baseline denies it).
+		if !lists(a.Programs, name, r.bin) && !(pathSet && slices.Contains(a.Programs, filepath.Base(name))) {
 			if filepath.Dir(name) == r.bin {
 				name = filepath.Base(name)
 			}
@@ -795,7 +799,7 @@ var benign = []string{
 	"cat <<-EOF\n\tjob $SLURM_JOB_ID on $(hostname)\n\tEOF", "x=1 # a comment\necho $x", "echo -e \"任务完成\\n\"", "printf '结果: %s\\n' done", "echo 数据\\_x",
 	// attack6: a quoted let expression of constants is <dynamic>, while
 	// the unquoted let n=4*8 (which bash globs) is not.
-	"let 'n = 4 * 8'",
+	"(( n = 4 * 8 ))",
 }
 
 func TestBenignCommandsAreKnown(t *testing.T) {

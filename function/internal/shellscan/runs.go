@@ -986,8 +986,10 @@ func (s *scan) find(args []arg) bool {
 		}
 		switch a.text {
 		case "-exec", "-execdir", "-ok", "-okdir":
+			// find ends the command at ";", or at "+" right after {}.
 			end := i + 1
-			for end < len(args) && !(args[end].static && (args[end].text == ";" || args[end].text == "+")) {
+			for end < len(args) && !(args[end].static && (args[end].text == ";" ||
+				args[end].text == "+" && args[end-1].static && args[end-1].text == "{}")) {
 				end++
 			}
 			cmd := args[i+1 : end]

@@ -583,11 +583,40 @@ func (s *scan) let(l *syntax.LetClause, redirs []hpcgate.Redirect, own bool) {
 	idx := len(s.simple)
 	s.simple = append(s.simple, hpcgate.SimpleCommand{})
 	argv := append(s.list(1+len(l.Exprs)), "let")
+	if unquotedGlob(s.source(l)) {
+		// let's words are words first: bash expands a pattern (2*3
+		// matches a file 2+a[$(cmd)]+3) before it evaluates them.
+		s.hidden()
+	}
 	for _, x := range l.Exprs {
 		s.arithm(x)
 		argv = append(argv, s.source(x))
 	}
 	s.record(idx, argv, []string{}, redirs, own, false)
+}
+
+// unquotedGlob reports whether the word text has a pattern character
+// outside quotes.
+func unquotedGlob(text string) bool {
+	var quote byte
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else if c == '\\' && quote == '"' {
+				i++
+			}
+		case c == '\\':
+			i++
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '*' || c == '?' || c == '[':
+			return true
+		}
+	}
+	return false
 }
 
 // assign walks one assignment and returns it as NAME=value (value unquoted
@@ -1116,6 +1145,10 @@ func (s *scan) part(p syntax.WordPart) {
 		// it would hide from the walk: refuse it.
 		if strings.ContainsAny(p.Pattern.Value, "$`") || strings.Contains(p.Pattern.Value, "<(") || strings.Contains(p.Pattern.Value, ">(") {
 			s.fail(p.Pos(), "expansion inside an extended glob pattern")
+		} else if strings.ContainsAny(p.Pattern.Value, `'"\`) {
+			// Bash reads quotes in the pattern (@(')') is one pattern
+			// to it); the parser ends the pattern at the first ).
+			s.fail(p.Pos(), "quotes or a backslash inside an extended glob pattern")
 		}
 	default:
 		s.fail(p.Pos(), "unsupported word part %T", p)
@@ -1124,6 +1157,12 @@ func (s *scan) part(p syntax.WordPart) {
 
 func (s *scan) param(p *syntax.ParamExp) {
 	s.set(fParamExp)
+	if src := s.source(p); strings.Contains(src, "<(") || strings.Contains(src, ">(") {
+		// Bash runs a process substitution in the word of ${x:-…} and
+		// the other operators; the parser keeps it as text.
+		s.fail(p.Pos(), "process substitution inside ${…}: bash runs it, the parser reads text")
+		return
+	}
 	if p.Flags != nil || p.NestedParam != nil || p.Width || p.IsSet || len(p.Modifiers) > 0 ||
 		p.Split != syntax.OptUnset || p.GlobSubst != syntax.OptUnset || p.RcExpand != syntax.OptUnset {
 		s.fail(p.Pos(), "unsupported parameter expansion")

@@ -58,7 +58,7 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 	if len(f.Stmts) == 0 {
 		return hpcgate.Analysis{}, hpcgate.Errorf(hpcgate.CodeInvalidCommand, "invalid command: it has nothing to run")
 	}
-	if strings.ContainsAny(command, "`#") {
+	if strings.ContainsAny(command, "`#(") || strings.Contains(command, "<<") {
 		if err := readsAsBash(command, f, 0); err != nil {
 			return hpcgate.Analysis{}, err
 		}
@@ -109,11 +109,18 @@ func Analyze(command string) (hpcgate.Analysis, error) {
 //     between again, with \$ \` \\ unescaped, for the substitutions nested
 //     in it;
 //   - a comment that ends in a backslash, which the parser joins to the
-//     next line and bash does not (x=1 # x\⏎cmd runs cmd).
+//     next line and bash does not (x=1 # x\⏎cmd runs cmd);
+//   - a # right after the ) of an array, a word to bash (a=(1)#x);
+//   - a process substitution inside the word of a redirection or of an
+//     indexed array element, which the printer splits off into a word of
+//     its own (cat <<< a<(cmd) becomes cat <<<a <(cmd));
+//   - a here-document body that does not start on the line after its
+//     operator (cat <<'EOF'; echo "a⏎b"), which the printer misplaces.
 func readsAsBash(command string, f *syntax.File, depth int) error {
 	var err error
 	inBackquotes := 0
 	var open []bool // per node walked: a backquote substitution
+	var hdocs []*syntax.Redirect
 	syntax.Walk(f, func(n syntax.Node) bool {
 		if n == nil {
 			if open[len(open)-1] {
@@ -141,6 +148,21 @@ func readsAsBash(command string, f *syntax.File, depth int) error {
 			if inBackquotes == 0 {
 				err = backquoteEnds(command, n, depth)
 			}
+		case *syntax.ArrayElem:
+			if n.Index != nil && hasProcSubst(n.Value, 0) {
+				err = invalid(n.Value.Pos(), "a process substitution in an indexed array element: printed, it becomes an element of its own; assign it separately")
+			}
+		case *syntax.ArrayExpr:
+			if i := int(n.Rparen.Offset()) + 1; i < len(command) && command[i] == '#' {
+				err = invalid(n.Rparen, "a # right after the ) of an array: bash reads it as part of the word, the parser as a comment; put a space before it")
+			}
+		case *syntax.Redirect:
+			if n.Hdoc != nil {
+				hdocs = append(hdocs, n)
+			}
+			if hasProcSubst(n.Word, 1) {
+				err = invalid(n.Word.Pos(), "a process substitution after text in the word of a redirection: printed, it becomes a word of its own; put it first or quote the text")
+			}
 		}
 		open = append(open, bq)
 		if bq {
@@ -148,7 +170,33 @@ func readsAsBash(command string, f *syntax.File, depth int) error {
 		}
 		return err == nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for _, r := range hdocs {
+		op := int(r.OpPos.Offset())
+		nl := strings.IndexByte(command[op:], '\n') + op
+		start := int(r.Hdoc.Pos().Offset())
+		if start == nl+1 || slices.ContainsFunc(hdocs, func(o *syntax.Redirect) bool { return int(o.Hdoc.End().Offset())+1 == start }) {
+			continue
+		}
+		return invalid(r.OpPos, "the line of this here-document goes on past its end (a quote across lines): bash and the printer place the body differently; end the line first")
+	}
+	return nil
+}
+
+// hasProcSubst reports whether a part of w from the from-th on is a
+// process substitution.
+func hasProcSubst(w *syntax.Word, from int) bool {
+	if w == nil {
+		return false
+	}
+	for i, p := range w.Parts {
+		if _, ok := p.(*syntax.ProcSubst); ok && i >= from {
+			return true
+		}
+	}
+	return false
 }
 
 // backquoteEnds checks that bash ends the `…` substitution cs of command
@@ -171,9 +219,6 @@ func backquoteEnds(command string, cs *syntax.CmdSubst, depth int) error {
 	}
 	if end != to {
 		return invalid(cs.Left, "bash ends this `…` substitution at the first unescaped backquote, inside quotes too; use $(…)")
-	}
-	if bytes.IndexByte(inner, '`') < 0 {
-		return nil
 	}
 	if depth >= maxBackquotes {
 		return invalid(cs.Left, "backquotes nested deeper than %d levels; use $(…)", maxBackquotes)
@@ -388,16 +433,17 @@ func validate(command string) error {
 // swallowed reports whether the byte at i, right after a non-ASCII
 // character, may change how bash reads the command if a double-byte
 // locale (GBK, Big5, Shift_JIS) reads it as the last byte of that
-// character: a backquote, or a backslash that escapes something other
-// than a letter, a digit or _ ("€\"; cmd #" runs cmd; "完成\n" is the
+// character: a backquote, a } or ] that closes ${…} or a[…] ("${x:-丁}
+// #}; cmd" runs cmd), or a backslash that escapes something other than a
+// letter, a digit or _ ("€\"; cmd #" runs cmd; "完成\n" is the
 // same either way).
 func swallowed(command string, i int) bool {
 	if i >= len(command) {
 		return false
 	}
 	switch command[i] {
-	case '`':
-		return true
+	case '`', '}', ']':
+		return true // a closer swallowed extends ${…} or a[…] past it
 	case '\\':
 		if i+1 >= len(command) {
 			return true

@@ -303,6 +303,15 @@ var analyses = map[string]fact{
 	"jobs -x":                            {cmd: "jobs -x touch hit", programs: l("jobs", "touch")},
 	"jobs -x jobspec":                    {cmd: "sleep 1 & jobs -x %1", programs: l(dyn, "jobs", "sleep")},
 	"jobs":                               {cmd: "jobs -l", programs: l("jobs")},
+	// The canonical form puts each command of a ; list on a line of its
+	// own: an expansion error ($((1/0)), ${x:?}) then stops only its own
+	// line, where bash would drop the rest of the input's line. Every
+	// line is in the decision.
+	"expansion error, then a command": {cmd: "echo $((1/0)); touch hit", programs: l("echo", "touch"), canonical: "echo $((1 / 0))\ntouch hit"},
+	"let product":                     {cmd: "let n=4*8", programs: l(dyn, "let")},
+	// A quoted let expression is a word to the parser, not arithmetic:
+	// over-blocked, (( n = 4 * 8 )) is known.
+	"let quoted": {cmd: "let 'n = 4 * 8'", programs: l(dyn, "let")},
 	// attack5 (oracle-blind: it needs a shared object whose constructor
 	// runs a program): bash 5.2's enable NAME, when NAME is no builtin,
 	// does what enable -f NAME NAME does and dlopen()s NAME (a path, or a
@@ -465,7 +474,6 @@ var rejections = map[string]struct{ cmd, msg string }{
 	// attack6: bash drops the rest of a line after an expansion error
 	// (division by 0, bad substitution): the input never runs touch;
 	// the canonical form puts touch on a line of its own and runs it.
-	"attack6 expansion error drops the rest of the line": {"echo $((1/0)); touch hit", "invalid command"},
 	// attack6: a quoted here-document whose command line goes on across
 	// lines (a quote): the canonical form adds a line "\" to the body,
 	// which bash keeps (cat prints it).

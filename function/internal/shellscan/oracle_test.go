@@ -779,6 +779,29 @@ var attacks = []string{
 	"for i in ${x:-<(touch hit)}; do :; done",
 	"select i in ${x:-<(touch hit)}; do break; done </dev/null",
 	"echo ${x:-~<(touch hit)}",
+	// attack7: with extquote (on by default) bash decodes a $'…' inside
+	// the word of a double-quoted ${x:-…} (also -, +, =, ?) and of a
+	// ${…} in an unquoted here-document body, then expands the decoded
+	// text again as it does in double quotes: the single quotes it puts
+	// around it are ordinary characters there, so a $(…), `…` or ${…} in
+	// it runs, even when spelled with escapes (\x60, \u0024). The parser
+	// keeps the $'…' as a literal string, so the walk lists no program.
+	"echo \"${x:-$'$(touch hit)'}\"",
+	"echo \"${x-$'$(touch hit)'}\"",
+	"x=1; echo \"${x:+$'$(touch hit)'}\"",
+	"echo \"${x:=$'$(touch hit)'}\"",
+	"echo \"${x:?$'$(touch hit)'}\"",
+	"echo \"${x:-$'`touch hit`'}\"",
+	"echo \"${x:-$'\\x60touch hit\\x60'}\"",
+	"echo \"${x:-$'\\u0024(touch hit)'}\"",
+	"echo \"${x:-$'${y:-$(touch hit)}'}\"",
+	"echo \"${x:-$'\\'$(touch hit)\\''}\"",
+	"echo \"${x:-$'\\x27$(touch hit)\\x27'}\"",
+	"cat <<EOF\n${x:-$'$(touch hit)'}\nEOF",
+	"cat <<EOF\n${x:-$'\\x27$(touch hit)'}\nEOF",
+	"cat <<< \"${x:-$'$(touch hit)'}\"",
+	"[[ \"${x:-$'$(touch hit)'}\" ]]",
+	"case \"${x:-$'$(touch hit)'}\" in *) ;; esac",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -1163,6 +1163,12 @@ func (s *scan) param(p *syntax.ParamExp) {
 		s.fail(p.Pos(), "process substitution inside ${…}: bash runs it, the parser reads text")
 		return
 	}
+	if strings.Contains(s.source(p), "$'") {
+		// In "${x:-$'…'}" (and a here-document body) bash decodes $'…',
+		// quotes the result and expands it again: $'$(cmd)' runs cmd.
+		s.fail(p.Pos(), "$'…' inside ${…}: bash expands what it decodes again; assign the $'…' value to a variable first")
+		return
+	}
 	if p.Flags != nil || p.NestedParam != nil || p.Width || p.IsSet || len(p.Modifiers) > 0 ||
 		p.Split != syntax.OptUnset || p.GlobSubst != syntax.OptUnset || p.RcExpand != syntax.OptUnset {
 		s.fail(p.Pos(), "unsupported parameter expansion")

@@ -419,6 +419,7 @@ var rejections = map[string]struct{ cmd, msg string }{
 	"extglob function name":               {"shopt -s extglob\nx?() touch hit", `function name "x?" ends in an extended-glob operator`},
 	"double-byte backslash":               {"echo \"€\\\"; touch hit #\"", `'\\' right after the non-ASCII character U+20AC`},
 	"dash heredoc expansion across lines": {"<<-EOF\n$(echo ouct h \nt\"\n\t\tEOFhit\n\")\nEOF", "an expansion across lines in a <<- here-document"},
+	"ansi-c quote in ${…}":                {"echo \"${x:-$'$(touch hit)'}\"", "$'…' inside ${…}: bash expands what it decodes again"},
 	"double-byte backquote":               {"echo 数`x`", "'`' right after the non-ASCII character U+6570"},
 	"double-byte line continuation":       {"echo 数\\\ntouch hit", `'\\' right after the non-ASCII character U+6570`},
 	"double-byte escaped separator":       {"echo 数\\;touch hit", `'\\' right after the non-ASCII character U+6570`},

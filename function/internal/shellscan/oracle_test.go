@@ -802,6 +802,10 @@ var attacks = []string{
 	"cat <<< \"${x:-$'$(touch hit)'}\"",
 	"[[ \"${x:-$'$(touch hit)'}\" ]]",
 	"case \"${x:-$'$(touch hit)'}\" in *) ;; esac",
+	// FuzzOracle: in double quotes, single quotes in ${x-…} are plain
+	// characters to bash; unquoted they quote.
+	"[ \"${x-'$(touch hit)'}\" ]]", "echo ${x-'$(touch hit)'}", "echo ${x:+'$(touch hit)'}",
+	"cat <<EOF\n${x:-'$(touch hit)'}\nEOF", "echo \"${x:-${y:-'$(touch hit)'}}\"",
 }
 
 // benign are commands researchers run; the analysis must list their
@@ -823,6 +827,7 @@ var benign = []string{
 	// attack6: a quoted let expression of constants is <dynamic>, while
 	// the unquoted let n=4*8 (which bash globs) is not.
 	"(( n = 4 * 8 ))",
+	"echo ${NAME:-'default value'}", "echo \"${NAME:-default}\"", "echo \"${NAME:-\"quoted default\"}\"",
 }
 
 func TestBenignCommandsAreKnown(t *testing.T) {

@@ -950,9 +950,48 @@ func bashDelim(w *syntax.Word) (delim string, ok bool) {
 func (s *scan) heredoc(w *syntax.Word) {
 	for _, p := range w.Parts {
 		if _, ok := p.(*syntax.Lit); !ok {
-			s.part(p)
+			s.dquoted(p) // a body expands as "…" does
 		}
 	}
+}
+
+// dquoted walks p, a part inside double quotes (or of a here-document
+// body). There bash reads single quotes in the word of ${x-…} and the
+// other operators as plain characters and expands what they hold:
+// "${x-'$(cmd)'}" runs cmd, which the parser takes for quoted text.
+func (s *scan) dquoted(p syntax.WordPart) {
+	if pe, ok := p.(*syntax.ParamExp); ok && quotesInWord(pe) {
+		s.fail(pe.Pos(), "single quotes inside \"${x-…}\": bash reads them as plain characters there and expands what they hold; leave them out or use a variable")
+		return
+	}
+	s.part(p)
+}
+
+// quotesInWord reports whether the word of pe's operator, or of one
+// nested in it, has a single-quoted part.
+func quotesInWord(pe *syntax.ParamExp) bool {
+	if pe.Exp == nil || pe.Exp.Word == nil {
+		return false
+	}
+	for _, p := range pe.Exp.Word.Parts {
+		switch p := p.(type) {
+		case *syntax.SglQuoted:
+			if !p.Dollar { // $'…' is refused on its own
+				return true
+			}
+		case *syntax.ParamExp:
+			if quotesInWord(p) {
+				return true
+			}
+		case *syntax.DblQuoted:
+			for _, q := range p.Parts {
+				if qe, ok := q.(*syntax.ParamExp); ok && quotesInWord(qe) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // word walks w and returns its argv form: the unquoted text when w is a
@@ -1035,7 +1074,7 @@ func (s *scan) word(w *syntax.Word, ctx wordCtx) (text string, static bool) {
 					continue
 				}
 				static = false
-				s.part(q)
+				s.dquoted(q)
 			}
 		default:
 			static = false
@@ -1122,7 +1161,7 @@ func (s *scan) part(p syntax.WordPart) {
 	case *syntax.Lit, *syntax.SglQuoted:
 	case *syntax.DblQuoted:
 		for _, q := range p.Parts {
-			s.part(q)
+			s.dquoted(q)
 		}
 	case *syntax.ParamExp:
 		s.param(p)

@@ -806,6 +806,10 @@ var attacks = []string{
 	// characters to bash; unquoted they quote.
 	"[ \"${x-'$(touch hit)'}\" ]]", "echo ${x-'$(touch hit)'}", "echo ${x:+'$(touch hit)'}",
 	"cat <<EOF\n${x:-'$(touch hit)'}\nEOF", "echo \"${x:-${y:-'$(touch hit)'}}\"",
+	// FuzzOracle: bash turns >&word into &>word and expands a quoted word
+	// a second time.
+	">&'$(touch hit)]'", "echo >&'a[$(touch hit)]'", "echo >&\"\\$(touch hit)\"", "x='$(touch hit)'; echo >&\"$x\"",
+	"echo >&'`touch hit`'", "echo 2>&'$(touch hit)'", "x='$(touch hit)'; echo >&$x",
 }
 
 // benign are commands researchers run; the analysis must list their

@@ -734,6 +734,12 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 		s.input(text)
 		s.output(text)
 	case syntax.DplOut, syntax.DplIn:
+		if src := s.source(r.Word); r.Op == syntax.DplOut && r.N == nil && !(static && isDescriptor(text)) &&
+			strings.ContainsAny(src, `'"\`) && strings.ContainsAny(src, "$`") {
+			// Bash turns >&word into &>word and expands the quoted word a
+			// second time: >&'$(cmd)' runs cmd.
+			s.fail(r.Word.Pos(), ">&%s: bash expands a quoted target of >& a second time; use &> or quote nothing", src)
+		}
 		if closesThenWord(r.Word) {
 			// Bash reads >&- as "close the descriptor" and what follows
 			// the - as a word of its own (<&-000 runs 000); the parser

@@ -422,6 +422,8 @@ var rejections = map[string]struct{ cmd, msg string }{
 	"ansi-c quote in ${…}":                {"echo \"${x:-$'$(touch hit)'}\"", "$'…' inside ${…}: bash expands what it decodes again"},
 	"single quotes in dquoted ${x-…}":     {"[ \"${x-'$(ouch hit)'}\" ]]", "single quotes inside \"${x-…}\""},
 	"single quotes in heredoc ${x-…}":     {"cat <<EOF\n${x:-'$(touch hit)'}\nEOF", "single quotes inside \"${x-…}\""},
+	"quoted >& target":                    {">&'$(cotuh iht)]'", "bash expands a quoted target of >& a second time"},
+	"quoted variable >& target":           {"x='$(touch hit)'; echo >&\"$x\"", "bash expands a quoted target of >& a second time"},
 	"double-byte backquote":               {"echo 数`x`", "'`' right after the non-ASCII character U+6570"},
 	"double-byte line continuation":       {"echo 数\\\ntouch hit", `'\\' right after the non-ASCII character U+6570`},
 	"double-byte escaped separator":       {"echo 数\\;touch hit", `'\\' right after the non-ASCII character U+6570`},

@@ -698,12 +698,7 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 				// for the delimiter (EO\⏎F ends it); the parser does not.
 				s.fail(r.Hdoc.Pos(), "a backslash at the end of a line of a here-document with an unquoted delimiter: quote the delimiter (<<'EOF') or remove the backslash")
 			}
-			if !quotedDelim(r.Word) && delimInBody(s.source(r.Hdoc), text, r.Op == syntax.DashHdoc) {
-				// Bash ends the body at the first line equal to the
-				// delimiter; the parser reads a substitution ($(, `, ${,
-				// a quote in one) across it and ends the body later.
-				s.fail(r.Hdoc.Pos(), "a line of the here-document body equals its delimiter %q inside a substitution: bash ends the body there", text)
-			}
+			s.delimiter(r, text)
 			if r.Op == syntax.DashHdoc && !quotedDelim(r.Word) {
 				for _, p := range r.Hdoc.Parts {
 					if _, lit := p.(*syntax.Lit); !lit && strings.Contains(s.source(p), "\n") {
@@ -715,7 +710,6 @@ func (s *scan) redirect(r *syntax.Redirect) hpcgate.Redirect {
 					}
 				}
 			}
-			s.delimiter(r)
 			s.heredoc(r.Hdoc)
 		}
 		return hpcgate.Redirect{Op: op, Target: text}
@@ -871,37 +865,30 @@ var bashArrays = map[string]bool{
 	"DIRSTACK": true, "FUNCNAME": true, "GROUPS": true, "PIPESTATUS": true, "MAPFILE": true, "COPROC": true,
 }
 
-// delimInBody reports whether a line of body, before the line that
-// closes it (which the parser includes), is the delimiter (after its
-// leading tabs with <<-).
-func delimInBody(body, delim string, dash bool) bool {
-	lines := strings.Split(body, "\n")
-	for i, line := range lines {
-		if dash {
-			line = strings.TrimLeft(line, "\t")
-		}
-		if line == delim && i < len(lines)-1 {
-			return true
-		}
-	}
-	return false
-}
-
 // delimiter refuses a here-document whose body bash ends elsewhere than
 // the parser: bash ends it at the first line equal to the delimiter after
 // quote removal (\" in double quotes is ", $'\x4f' is O), which must be
-// the line that ends the body the parser read, and no line before it.
-func (s *scan) delimiter(r *syntax.Redirect) {
+// the line that ends the body the parser read (its last), and no line
+// before it. text is the delimiter as the walk read it.
+func (s *scan) delimiter(r *syntax.Redirect, text string) {
+	lines := strings.Split(s.source(r.Hdoc), "\n")
+	if r.Op == syntax.DashHdoc {
+		for i := range lines {
+			lines[i] = strings.TrimLeft(lines[i], "\t")
+		}
+	}
+	if !quotedDelim(r.Word) && slices.Contains(lines[:len(lines)-1], text) {
+		// The parser reads a substitution ($(, `, ${, a quote in one)
+		// across the line and ends the body later.
+		s.fail(r.Hdoc.Pos(), "a line of the here-document body equals its delimiter %q inside a substitution: bash ends the body there", text)
+		return
+	}
 	delim, ok := bashDelim(r.Word)
 	if !ok {
 		s.fail(r.Word.Pos(), "here-document delimiter %s: bash may unquote it differently; write it plainly (<<EOF or <<'EOF')", s.source(r.Word))
 		return
 	}
-	lines := strings.Split(s.source(r.Hdoc), "\n")
 	for i, line := range lines {
-		if r.Op == syntax.DashHdoc {
-			line = strings.TrimLeft(line, "\t")
-		}
 		if (line == delim) != (i == len(lines)-1) {
 			s.fail(r.Hdoc.Pos(), "here-document delimiter %s: bash reads it as %q and ends the body at another line than the parser; write it plainly (<<EOF or <<'EOF')", s.source(r.Word), delim)
 			return
